@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// The scalar kernel. It is the test oracle for every SIMD path and the
+// fallback on targets without one, so it favours accuracy over speed:
+// cos/sin and the rotation run in double, rounded once to the storage type.
+#ifndef ROPEKIT_DETAIL_REFERENCE_HPP
+#define ROPEKIT_DETAIL_REFERENCE_HPP
+
+#include <cmath>
+#include <cstdint>
+
+#include "../dims.hpp"
+#include "../frequencies.hpp"
+#include "../layout.hpp"
+#include "../positions.hpp"
+#include "../storage.hpp"
+#include "../version.hpp"
+#include "../view.hpp"
+
+ROPEKIT_BEGIN_NAMESPACE
+namespace detail {
+
+enum class Direction { forward, inverse };
+
+// Scale applied to cos and to sin: forward multiplies both by the attention
+// factor; inverse divides by it and negates sin, so inverse(forward(x)) == x.
+struct RotationScale {
+  double cos_scale;
+  double sin_scale;
+};
+
+inline RotationScale rotation_scale(const FrequencyTable& table, Direction direction) {
+  const double m = table.attention_factor();
+  return direction == Direction::forward ? RotationScale{m, m}
+                                         : RotationScale{1.0 / m, -1.0 / m};
+}
+
+// Pairs handled per block: bounds the stack buffers for any rotary_dim and
+// keeps a block's cos/sin in L1 while every head of the token is rotated.
+inline constexpr std::int64_t kPairBlock = 128;
+
+namespace reference {
+
+// Fractional turn of `position * turns` in [-0.5, 0.5], where turns = hi +
+// mid + lo. position * hi and position * mid are exact (21-bit parts times a
+// 31-bit position), so their fractions are exact; only the tiny lo product
+// and the final sums round.
+inline double fractional_turn(double position, double hi, double mid, double lo) {
+  double a = position * hi;
+  a -= std::nearbyint(a);
+  double b = position * mid;
+  b -= std::nearbyint(b);
+  const double t = a + b + position * lo;
+  return t - std::nearbyint(t);
+}
+
+// cos/sin of pairs [j0, j0 + n) for a token whose position on each axis is
+// position_by_axis[axis].
+inline void cos_sin(const FrequencyTable& table, const std::int64_t* position_by_axis,
+                    std::int64_t j0, std::int64_t n, RotationScale scale, double* cos_out,
+                    double* sin_out) {
+  constexpr double kTwoPi = 6.283185307179586476925286766559;
+  const std::uint8_t* axis = table.position_axis();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t j = j0 + i;
+    const double p = static_cast<double>(position_by_axis[axis[j]]);
+    const double angle =
+        kTwoPi * fractional_turn(p, table.turns_hi()[j], table.turns_mid()[j], table.turns_lo()[j]);
+    cos_out[i] = std::cos(angle) * scale.cos_scale;
+    sin_out[i] = std::sin(angle) * scale.sin_scale;
+  }
+}
+
+// Rotates pairs [j0, j0 + n) of one head.
+template <Layout L, class T>
+inline void rotate_head(T* x, std::int64_t half, std::int64_t j0, std::int64_t n,
+                        const double* c, const double* s) {
+  using offsets = pair_offsets<L>;
+  for (std::int64_t i = 0; i < n; ++i) {
+    T& first = x[offsets::first(j0 + i, half)];
+    T& second = x[offsets::second(j0 + i, half)];
+    const double a = static_cast<double>(widen(first));
+    const double b = static_cast<double>(widen(second));
+    first = narrow<T>(a * c[i] - b * s[i]);
+    second = narrow<T>(b * c[i] + a * s[i]);
+  }
+}
+
+// Rotates tokens [token_begin, token_end) of every view in `views` (q and k of
+// one call share each token's cos/sin). Views are already validated.
+template <Layout L, class T, std::size_t N>
+inline void apply(const FrequencyTable& table, const RotaryDims& dims,
+                  const HeadView<T> (&views)[N], const Positions& positions,
+                  std::int64_t token_begin, std::int64_t token_end, Direction direction) {
+  const RotationScale scale = rotation_scale(table, direction);
+  const std::int64_t half = dims.pairs();
+  const int axes = positions.axes();
+  double c[kPairBlock];
+  double s[kPairBlock];
+  for (std::int64_t t = token_begin; t < token_end; ++t) {
+    std::int64_t position_by_axis[Positions::kMaxAxes];
+    // A single-axis id list feeds every axis (text tokens of an M-RoPE model).
+    for (int a = 0; a < Positions::kMaxAxes; ++a)
+      position_by_axis[a] = positions.at(t, a < axes ? a : 0);
+    for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
+      const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
+      cos_sin(table, position_by_axis, j0, n, scale, c, s);
+      for (const HeadView<T>& view : views)
+        for (std::int64_t h = 0; h < view.heads(); ++h)
+          rotate_head<L>(view.head(t, h), half, j0, n, c, s);
+    }
+  }
+}
+
+}  // namespace reference
+}  // namespace detail
+ROPEKIT_END_NAMESPACE
+
+#endif  // ROPEKIT_DETAIL_REFERENCE_HPP

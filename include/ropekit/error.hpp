@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// How ropekit reports bad input: std::invalid_argument whose message names the
+// parameter and the value, raised before any output is written.
+#ifndef ROPEKIT_ERROR_HPP
+#define ROPEKIT_ERROR_HPP
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "version.hpp"
+
+ROPEKIT_BEGIN_NAMESPACE
+namespace detail {
+
+// Formats "ropekit: <parameter> = <value>: <requirement>". Values print with
+// enough digits to round-trip, so the message shows exactly what was passed.
+template <class Value>
+[[noreturn]] inline void fail(const char* parameter, const Value& value,
+                              const std::string& requirement) {
+  std::ostringstream message;
+  message.precision(17);
+  message << "ropekit: " << parameter << " = " << value << ": " << requirement;
+  throw std::invalid_argument(message.str());
+}
+
+template <class Value>
+inline void require(bool condition, const char* parameter, const Value& value,
+                    const char* requirement) {
+  if (!condition) fail(parameter, value, requirement);
+}
+
+// Bases and factors: NaN, infinity, zero and negatives are all rejected here.
+inline void require_positive_finite(const char* parameter, double value) {
+  if (!(std::isfinite(value) && value > 0.0)) fail(parameter, value, "must be finite and positive");
+}
+
+}  // namespace detail
+ROPEKIT_END_NAMESPACE
+
+#endif  // ROPEKIT_ERROR_HPP

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// Dynamic NTK scaling (emozilla, 2023; transformers `rope_type: "dynamic"`):
+// the NTK base grows with the sequence once it passes the trained length.
+#ifndef ROPEKIT_SCALING_DYNAMIC_NTK_HPP
+#define ROPEKIT_SCALING_DYNAMIC_NTK_HPP
+
+#include <cmath>
+#include <cstdint>
+
+#include "../dims.hpp"
+#include "../error.hpp"
+#include "../frequencies.hpp"
+#include "../version.hpp"
+#include "default.hpp"
+#include "ntk_aware.hpp"
+
+ROPEKIT_BEGIN_NAMESPACE
+namespace scaling {
+
+/// transformers' dynamic NTK, including its update rule:
+///
+/// * frequencies for a length ℓ = max(state, L), L = max_position_embeddings:
+///   base' = base * (factor*ℓ/L - (factor-1))^(d/(d-2)) (= base at ℓ <= L);
+/// * each call sees seq_len = largest position + 1; the state grows to
+///   seq_len when seq_len exceeds it, and resets to L when seq_len drops
+///   below L after having grown (transformers PRs #27033/#27227).
+///
+/// KV-cache caveat: keys cached before the base grew keep the old rotation
+/// (transformers #25104). Engines that want exact dynamic NTK can re-rotate
+/// cached keys: apply_inverse with the old table, then apply with the new one
+/// (both tables are available from `Rope::table()` around the call), or pin
+/// one state per sequence with `Rope::set_length`. vLLM instead fixes one
+/// base per deployment; use `NtkAware` or `FixedBase` for that behaviour.
+class DynamicNtk {
+ public:
+  static constexpr const char* name = "dynamic";
+  /// The sequence length the current frequencies were computed for.
+  using state_type = std::int64_t;
+
+  DynamicNtk(double factor, std::int64_t max_position_embeddings, double base = 10000.0)
+      : factor_(factor), max_position_embeddings_(max_position_embeddings), base_(base) {
+    detail::require_positive_finite("factor", factor);
+    detail::require(max_position_embeddings > 0, "max_position_embeddings",
+                    max_position_embeddings, "must be positive");
+    detail::require_positive_finite("base", base);
+  }
+
+  double factor() const noexcept { return factor_; }
+  double base() const noexcept { return base_; }
+  std::int64_t max_position_embeddings() const noexcept { return max_position_embeddings_; }
+
+  state_type initial_state() const noexcept { return max_position_embeddings_; }
+
+  /// transformers' `dynamic_rope_update` rule.
+  state_type next_state(state_type current, std::int64_t seq_len) const noexcept {
+    if (seq_len > current) return seq_len;
+    if (seq_len < max_position_embeddings_ && current > max_position_embeddings_)
+      return max_position_embeddings_;
+    return current;
+  }
+
+  /// The NTK base for a sequence of `length` tokens.
+  long double scaled_base(const RotaryDims& dims, std::int64_t length) const {
+    const long double exponent = detail::ntk_exponent(dims, name);
+    const long double trained = static_cast<long double>(max_position_embeddings_);
+    const long double seen = static_cast<long double>(
+        length > max_position_embeddings_ ? length : max_position_embeddings_);
+    const long double s = static_cast<long double>(factor_);
+    return static_cast<long double>(base_) * std::pow(s * seen / trained - (s - 1.0L), exponent);
+  }
+
+  Frequencies frequencies(const RotaryDims& dims, state_type length) const {
+    return detail::default_frequencies(scaled_base(dims, length), dims);
+  }
+
+ private:
+  double factor_;
+  std::int64_t max_position_embeddings_;
+  double base_;
+};
+
+}  // namespace scaling
+ROPEKIT_END_NAMESPACE
+
+#endif  // ROPEKIT_SCALING_DYNAMIC_NTK_HPP
