@@ -1,99 +1,282 @@
 // SPDX-License-Identifier: Apache-2.0
-// Benchmarks: ropekit's rotation against the memory roofline of the same
-// buffers (an in-place streaming pass and a memcpy), so every figure can be
-// read as a ratio measured in one run.
+// ropekit's rotation against the memory roofline of the same buffers, for
+// real model shapes, decode and prefill, every dtype, layout and policy.
+//
+// Case names: <impl>/<model>/<phase><tokens>/<dtype>/<layout>/<policy>
+// (impl: ropekit, ropekit_omp2, naive_loop, eigen_array) and the baselines
+// inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... . Every
+// rotation case carries `roofline_ratio`: its bytes/s over the in-place
+// pass's bytes/s on the same buffers, measured in the same case right before
+// the timed loop. A summary of the ratios prints on stderr at the end.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include <ropekit/ropekit.hpp>
+#include "bench_support.hpp"
+#include "naive.hpp"
 
 namespace {
 
-struct Shape {
-  const char* name;
-  std::int64_t q_heads, kv_heads, head_dim;
+using namespace bench;
+using ropekit::Layout;
+namespace scaling = ropekit::scaling;
+
+constexpr std::int64_t kDecodePosition = 100000;
+
+struct Case {
+  const Shape* shape;
+  std::int64_t tokens;
+  const char* phase;
+  std::int64_t first_position() const { return std::string(phase) == "decode" ? kDecodePosition : 0; }
+  std::string suffix(const char* dtype) const {
+    return std::string(shape->name) + "/" + phase + std::to_string(tokens) + "/" + dtype;
+  }
 };
-constexpr Shape kLlama3_8b{"llama3_8b", 32, 8, 128};
+
+// Runs f in the timed loop and sets bytes, tokens/s and roofline_ratio.
+template <class F>
+void timed(benchmark::State& state, F&& f, std::size_t bytes, std::int64_t tokens,
+           double inplace_seconds) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  for (auto _ : state) {
+    f();
+    benchmark::ClobberMemory();
+  }
+  // Wall-clock rates (also right for the multi-threaded cases, whose CPU
+  // time Google Benchmark would count for the main thread only).
+  const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+  const auto iterations = static_cast<double>(state.iterations());
+  state.counters["bytes_per_second"] = iterations * 2.0 * static_cast<double>(bytes) / seconds;
+  state.counters["tokens/s"] = iterations * static_cast<double>(tokens) / seconds;
+  if (inplace_seconds > 0) state.counters["roofline_ratio"] = inplace_seconds / (seconds / iterations);
+}
+
+template <class T, Layout L, class Policy>
+void ropekit_case(benchmark::State& state, Case c, Policy policy, int threads) {
+  auto& b = buffers<T>(*c.shape, c.tokens);
+  ropekit::Rope<Policy, L> rope(ropekit::RotaryDims(c.shape->head_dim, c.shape->rotary_dim), policy);
+  const auto q = ropekit::token_major_view(b.q.data(), c.tokens, c.shape->q_heads, c.shape->head_dim);
+  const auto k = ropekit::token_major_view(b.k.data(), c.tokens, c.shape->kv_heads, c.shape->head_dim);
+  const auto positions = ropekit::Positions::starting_at(c.first_position());
+  rope.apply(q, k, positions);  // setup: length-dependent policies settle their table
+  const float one = runtime_one();
+  const double inplace = seconds_per_call([&] { inplace_pass(b, one); });
+  if (threads <= 1) {
+    timed(state, [&] { rope.apply(q, k, positions); }, b.bytes(), c.tokens, inplace);
+    return;
+  }
+  const double one_thread = seconds_per_call([&] { rope.apply(q, k, positions); });
+  const auto start = std::chrono::steady_clock::now();
+  timed(state, [&] { ropekit::parallel_apply(rope, q, k, positions, threads); }, b.bytes(), c.tokens,
+        inplace);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state.counters["speedup_vs_1thread"] = one_thread / (seconds / static_cast<double>(state.iterations()));
+}
 
 template <class T>
-struct Buffers {
-  Buffers(const Shape& shape, std::int64_t tokens)
-      : q(static_cast<std::size_t>(tokens * shape.q_heads * shape.head_dim), T(0.5f)),
-        k(static_cast<std::size_t>(tokens * shape.kv_heads * shape.head_dim), T(0.25f)) {}
-  std::size_t bytes() const { return (q.size() + k.size()) * sizeof(T); }
-  std::vector<T> q, k;
+void inplace_case(benchmark::State& state, Case c) {
+  auto& b = buffers<T>(*c.shape, c.tokens);
+  const float one = runtime_one();
+  timed(state, [&] { inplace_pass(b, one); }, b.bytes(), c.tokens, 0.0);
+}
+
+template <class T>
+void memcpy_case(benchmark::State& state, Case c) {
+  auto& b = buffers<T>(*c.shape, c.tokens);
+  b.copy_target();
+  timed(state, [&] { memcpy_pass(b); }, b.bytes(), c.tokens, 0.0);
+}
+
+template <bool kEigen>
+void naive_case(benchmark::State& state, Case c, bool interleaved) {
+  auto& b = buffers<float>(*c.shape, c.tokens);
+  const ropekit::Rope<scaling::Default> rope(ropekit::RotaryDims(c.shape->head_dim, c.shape->rotary_dim),
+                                             scaling::Default(c.shape->base));
+  const NaiveTable table(rope.inv_freq(), c.first_position(), c.tokens);
+  const auto run = [&] {
+    for (auto [x, heads] : {std::pair{b.q.data(), c.shape->q_heads}, std::pair{b.k.data(), c.shape->kv_heads}}) {
+      if constexpr (kEigen) eigen_arrays(x, c.tokens, heads, c.shape->head_dim, interleaved, table);
+      else naive_loop(x, c.tokens, heads, c.shape->head_dim, interleaved, table);
+    }
+  };
+  const float one = runtime_one();
+  const double inplace = seconds_per_call([&] { inplace_pass(b, one); });
+  timed(state, run, b.bytes(), c.tokens, inplace);
+}
+
+template <class F>
+void for_each_policy(const Shape& shape, F&& f) {
+  const std::int64_t pairs = shape.rotary_dim / 2;
+  f(scaling::Default(shape.base));
+  f(scaling::FixedBase(shape.base * 8.0, shape.base));
+  f(scaling::Linear(4.0, shape.base));
+  f(scaling::NtkAware(4.0, shape.base));
+  f(scaling::DynamicNtk(4.0, 8192, shape.base));
+  f(scaling::Yarn(4.0, 8192, shape.base));
+  f(scaling::Llama3(8.0, 1.0, 4.0, 8192, shape.base));
+  scaling::LongRope::Params longrope;
+  for (std::int64_t j = 0; j < pairs; ++j) {
+    longrope.short_factor.push_back(1.0 + 0.02 * static_cast<double>(j));
+    longrope.long_factor.push_back(1.0 + 3.0 * static_cast<double>(j) / static_cast<double>(pairs));
+  }
+  longrope.original_max_position_embeddings = 4096;
+  longrope.max_position_embeddings = 131072;
+  longrope.base = shape.base;
+  f(scaling::LongRope(longrope));
+  const std::int64_t third = 3 * pairs / 8;
+  f(scaling::Mrope<>({pairs - 2 * third, third, third}, scaling::Default(shape.base)));
+}
+
+template <class T>
+const char* dtype_name() {
+  return ropekit::storage_name<T>();
+}
+
+template <class T>
+void register_group(const Case& c, bool every_policy) {
+  const std::string s = c.suffix(dtype_name<T>());
+  benchmark::RegisterBenchmark(("inplace_pass/" + s).c_str(), inplace_case<T>, c);
+  benchmark::RegisterBenchmark(("memcpy/" + s).c_str(), memcpy_case<T>, c);
+  for (Layout layout : {ropekit::neox, ropekit::gptj}) {
+    const std::string l = layout == ropekit::neox ? "/neox/" : "/gptj/";
+    const auto add = [&](auto policy) {
+      using P = decltype(policy);
+      const std::string name = "ropekit/" + s + l + P::name;
+      if (layout == ropekit::neox)
+        benchmark::RegisterBenchmark(name.c_str(), ropekit_case<T, ropekit::neox, P>, c, policy, 1);
+      else
+        benchmark::RegisterBenchmark(name.c_str(), ropekit_case<T, ropekit::gptj, P>, c, policy, 1);
+    };
+    if (every_policy && layout == ropekit::neox) for_each_policy(*c.shape, add);
+    else add(scaling::Default(c.shape->base));
+  }
+#ifdef _OPENMP
+  if (std::string(c.phase) == "prefill" && std::string(c.shape->name) == "llama3_8b")
+    benchmark::RegisterBenchmark(("ropekit_omp2/" + s + "/neox/default").c_str(),
+                                 ropekit_case<T, ropekit::neox, scaling::Default>, c,
+                                 scaling::Default(c.shape->base), 2)
+        ;
+#endif
+  if constexpr (std::is_same_v<T, float>) {
+    for (bool interleaved : {false, true}) {
+      const std::string l = interleaved ? "/gptj/default" : "/neox/default";
+      benchmark::RegisterBenchmark(("naive_loop/" + s + l).c_str(), naive_case<false>, c, interleaved);
+      benchmark::RegisterBenchmark(("eigen_array/" + s + l).c_str(), naive_case<true>, c, interleaved);
+    }
+  }
+}
+
+// Keeps every run, forwards it to the real display reporter, and prints a
+// summary of roofline ratios on stderr at the end.
+class SummaryReporter : public benchmark::BenchmarkReporter {
+ public:
+  explicit SummaryReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {
+    inner_->SetOutputStream(&std::cout);
+    inner_->SetErrorStream(&std::cerr);
+  }
+  bool ReportContext(const Context& context) override { return inner_->ReportContext(context); }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      const auto found = run.counters.find("roofline_ratio");
+      if (found != run.counters.end() && run.run_type == Run::RT_Iteration)
+        ratios_[run.benchmark_name()] = found->second.value;
+      const auto speedup = run.counters.find("speedup_vs_1thread");
+      if (speedup != run.counters.end()) speedups_[run.benchmark_name()] = speedup->second.value;
+    }
+    inner_->ReportRuns(runs);
+  }
+  void Finalize() override {
+    inner_->Finalize();
+    print_summary();
+  }
+
+ private:
+  void print_summary() const {
+    std::fprintf(stderr, "\nroofline_ratio (rotation bytes/s over the in-place pass on the same buffers)\n");
+    std::fprintf(stderr, "%-44s %9s %9s %9s %9s %9s %9s\n", "case", "f32 neox", "f32 gptj", "bf16 neox",
+                 "f16 neox", "naive", "eigen");
+    std::map<std::string, bool> seen;
+    for (const auto& [name, ratio] : ratios_) {
+      (void)ratio;
+      // ropekit/<model>/<phase>/<dtype>/<layout>/<policy>
+      if (name.rfind("ropekit/", 0) != 0) continue;
+      const auto parts = split(name);
+      if (parts.size() != 6) continue;
+      const std::string key = parts[1] + "/" + parts[2];
+      if (seen[key]) continue;
+      seen[key] = true;
+      const auto get = [&](const std::string& impl, const std::string& dtype, const std::string& layout) {
+        const auto it = ratios_.find(impl + "/" + key + "/" + dtype + "/" + layout + "/default");
+        return it == ratios_.end() ? -1.0 : it->second;
+      };
+      std::fprintf(stderr, "%-44s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", key.c_str(),
+                   get("ropekit", "f32", "neox"), get("ropekit", "f32", "gptj"),
+                   get("ropekit", "bf16", "neox"), get("ropekit", "f16", "neox"),
+                   get("naive_loop", "f32", "neox"), get("eigen_array", "f32", "neox"));
+    }
+    std::fprintf(stderr, "\nevery policy, llama3_8b f32 neox (ratio to the default policy)\n");
+    for (const auto& [name, ratio] : ratios_) {
+      const auto parts = split(name);
+      if (parts.size() != 6 || parts[0] != "ropekit" || parts[1] != "llama3_8b" || parts[3] != "f32" ||
+          parts[4] != "neox")
+        continue;
+      const auto base = ratios_.find("ropekit/llama3_8b/" + parts[2] + "/f32/neox/default");
+      std::fprintf(stderr, "  %-40s %6.2f  (%.3f of default)\n", (parts[2] + " " + parts[5]).c_str(), ratio,
+                   base == ratios_.end() ? 0.0 : ratio / base->second);
+    }
+    for (const auto& [name, speedup] : speedups_)
+      std::fprintf(stderr, "%s: %.2fx one thread\n", name.c_str(), speedup);
+  }
+
+  static std::vector<std::string> split(const std::string& name) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= name.size(); ++i)
+      if (i == name.size() || name[i] == '/') {
+        parts.push_back(name.substr(start, i - start));
+        start = i + 1;
+      }
+    return parts;
+  }
+
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  std::map<std::string, double> ratios_, speedups_;
 };
-
-// Each element read and written once.
-void set_counters(benchmark::State& state, std::size_t bytes, std::int64_t tokens) {
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 2 * bytes));
-  state.counters["tokens/s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * tokens), benchmark::Counter::kIsRate);
-}
-
-template <class T, class Policy>
-void rotate_case(benchmark::State& state, Shape shape, std::int64_t tokens, Policy policy) {
-  Buffers<T> buffers(shape, tokens);
-  ropekit::Rope<Policy> rope(ropekit::RotaryDims(shape.head_dim), policy);
-  const auto q = ropekit::token_major_view(buffers.q.data(), tokens, shape.q_heads, shape.head_dim);
-  const auto k = ropekit::token_major_view(buffers.k.data(), tokens, shape.kv_heads, shape.head_dim);
-  for (auto _ : state) {
-    rope.apply(q, k, ropekit::Positions::starting_at(100000));
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, buffers.bytes(), tokens);
-}
-
-// The roofline of an in-place rotation: load, multiply by a runtime 1.0, store.
-template <class T>
-void inplace_pass(benchmark::State& state, Shape shape, std::int64_t tokens) {
-  Buffers<T> buffers(shape, tokens);
-  volatile float one_source = 1.0f;
-  const float one = one_source;
-  for (auto _ : state) {
-    for (auto* v : {&buffers.q, &buffers.k})
-      for (T& x : *v) x = T(static_cast<float>(x) * one);
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, buffers.bytes(), tokens);
-}
-
-template <class T>
-void memcpy_pass(benchmark::State& state, Shape shape, std::int64_t tokens) {
-  Buffers<T> source(shape, tokens), target(shape, tokens);
-  for (auto _ : state) {
-    std::memcpy(target.q.data(), source.q.data(), source.q.size() * sizeof(T));
-    std::memcpy(target.k.data(), source.k.data(), source.k.size() * sizeof(T));
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, source.bytes(), tokens);
-}
-
-template <class T>
-void register_shape(const Shape& shape, const char* phase, std::int64_t tokens) {
-  const std::string suffix = std::string(shape.name) + "/" + phase + std::to_string(tokens) + "/" +
-                             ropekit::storage_name<T>();
-  namespace s = ropekit::scaling;
-  benchmark::RegisterBenchmark(("ropekit/" + suffix + "/neox/default").c_str(),
-                               rotate_case<T, s::Default>, shape, tokens, s::Default(500000.0));
-  benchmark::RegisterBenchmark(("ropekit/" + suffix + "/neox/linear").c_str(),
-                               rotate_case<T, s::Linear>, shape, tokens, s::Linear(4.0, 500000.0));
-  benchmark::RegisterBenchmark(("inplace_pass/" + suffix).c_str(), inplace_pass<T>, shape, tokens);
-  benchmark::RegisterBenchmark(("memcpy/" + suffix).c_str(), memcpy_pass<T>, shape, tokens);
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (std::int64_t tokens : {1, 64}) register_shape<float>(kLlama3_8b, "decode", tokens);
-  register_shape<float>(kLlama3_8b, "prefill", 4096);
-  register_shape<Eigen::bfloat16>(kLlama3_8b, "prefill", 4096);
+  bool json = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--benchmark_format=json") == 0) json = true;
+  const std::pair<const char*, std::int64_t> phases[] = {{"decode", 1},      {"decode", 8},
+                                                         {"decode", 64},     {"prefill", 512},
+                                                         {"prefill", 4096},  {"prefill", 16384}};
+  for (const Shape& shape : kShapes)
+    for (const auto& [phase, tokens] : phases) {
+      const Case c{&shape, tokens, phase};
+      const bool every_policy = std::string(shape.name) == "llama3_8b";
+      register_group<float>(c, every_policy);
+      register_group<Eigen::bfloat16>(c, false);
+      register_group<Eigen::half>(c, false);
+    }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  std::fprintf(stderr, "ropekit kernel path: %s\n", ropekit::isa_name(ropekit::active_isa()));
+  std::unique_ptr<benchmark::BenchmarkReporter> inner;
+  if (json) inner = std::make_unique<benchmark::JSONReporter>();
+  else inner = std::make_unique<benchmark::ConsoleReporter>();
+  SummaryReporter reporter(std::move(inner));
+  benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
 }

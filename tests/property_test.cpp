@@ -36,13 +36,13 @@ std::vector<double> as_doubles(const std::vector<T>& x) {
 
 TYPED_TEST(Properties, NormScalesByAttentionFactor) {
   using T = typename TypeParam::type;
-  for_each_policy([&](auto policy) {
-    Rope<decltype(policy), TypeParam::layout> rope(RotaryDims(kHeadDim, kRotaryDim), policy);
+  for (auto& handle : policy_ropes<T, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim))) {
+    auto& rope = *handle;
     auto x = random_values<T>(kTokens * kHeads * kHeadDim, 1);
     const auto before = as_doubles(x);
     rope.apply_q(token_major_view(x.data(), kTokens, kHeads, kHeadDim), Positions(kIds, kTokens));
     const auto after = as_doubles(x);
-    const double m = rope.attention_factor();
+    const double m = rope.table().attention_factor();
     for (std::int64_t head = 0; head < kTokens * kHeads; ++head) {
       double rotary_before = 0, rotary_after = 0;
       for (std::int64_t i = 0; i < kRotaryDim; ++i) {
@@ -51,9 +51,9 @@ TYPED_TEST(Properties, NormScalesByAttentionFactor) {
       }
       EXPECT_NEAR(std::sqrt(rotary_after), m * std::sqrt(rotary_before),
                   rotation_tolerance<T>(m * std::sqrt(rotary_before), 4.0))
-          << decltype(policy)::name << " head " << head;
+          << rope.name() << " head " << head;
     }
-  });
+  }
 }
 
 // q.k after rotation depends only on m - n: check the same offset at small
@@ -61,9 +61,9 @@ TYPED_TEST(Properties, NormScalesByAttentionFactor) {
 // storage precision even at 10^6).
 TYPED_TEST(Properties, DotProductDependsOnlyOnRelativePosition) {
   using T = typename TypeParam::type;
-  for_each_policy([&](auto policy) {
-    Rope<decltype(policy), TypeParam::layout> rope(RotaryDims(kHeadDim, kRotaryDim), policy);
-    const FrequencyTable& table = rope.table();
+  for (auto& handle : policy_ropes<T, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim))) {
+    auto& rope = *handle;
+    const FrequencyTable table = rope.table();
     const auto q0 = random_values<T>(kHeadDim, 2);
     const auto k0 = random_values<T>(kHeadDim, 3);
     const auto dot_at = [&](std::int64_t m, std::int64_t n) {
@@ -85,15 +85,15 @@ TYPED_TEST(Properties, DotProductDependsOnlyOnRelativePosition) {
       const double near_zero = dot_at(10 + delta, 10);
       const double near_million = dot_at(999983 + delta, 999983);
       EXPECT_NEAR(near_million, near_zero, rotation_tolerance<T>(scale * m2, 8.0))
-          << decltype(policy)::name << " delta " << delta;
+          << rope.name() << " delta " << delta;
     }
-  });
+  }
 }
 
 TYPED_TEST(Properties, InverseUndoesApply) {
   using T = typename TypeParam::type;
-  for_each_policy([&](auto policy) {
-    Rope<decltype(policy), TypeParam::layout> rope(RotaryDims(kHeadDim, kRotaryDim), policy);
+  for (auto& handle : policy_ropes<T, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim))) {
+    auto& rope = *handle;
     auto q = random_values<T>(kTokens * kHeads * kHeadDim, 4);
     auto k = random_values<T>(kTokens * 1 * kHeadDim, 5);
     const auto q0 = q, k0 = k;
@@ -105,16 +105,16 @@ TYPED_TEST(Properties, InverseUndoesApply) {
     // Two roundings to T, each at most half an ulp of a pair's magnitude.
     const double tol = rotation_tolerance<T>(2.0 * std::sqrt(2.0));
     for (std::size_t i = 0; i < q.size(); ++i)
-      ASSERT_NEAR(to_double(q[i]), to_double(q0[i]), tol) << decltype(policy)::name << " q " << i;
+      ASSERT_NEAR(to_double(q[i]), to_double(q0[i]), tol) << rope.name() << " q " << i;
     for (std::size_t i = 0; i < k.size(); ++i)
-      ASSERT_NEAR(to_double(k[i]), to_double(k0[i]), tol) << decltype(policy)::name << " k " << i;
-  });
+      ASSERT_NEAR(to_double(k[i]), to_double(k0[i]), tol) << rope.name() << " k " << i;
+  }
 }
 
 TYPED_TEST(Properties, PartialRotaryTailIsUntouched) {
   using T = typename TypeParam::type;
-  for_each_policy([&](auto policy) {
-    Rope<decltype(policy), TypeParam::layout> rope(RotaryDims(kHeadDim, kRotaryDim), policy);
+  for (auto& handle : policy_ropes<T, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim))) {
+    auto& rope = *handle;
     auto x = random_values<T>(kTokens * kHeads * kHeadDim, 6);
     const auto x0 = x;
     rope.apply_q(token_major_view(x.data(), kTokens, kHeads, kHeadDim), Positions(kIds, kTokens));
@@ -123,21 +123,21 @@ TYPED_TEST(Properties, PartialRotaryTailIsUntouched) {
       for (std::int64_t i = 0; i < kHeadDim; ++i) {
         const auto at = static_cast<std::size_t>(head * kHeadDim + i);
         if (i >= kRotaryDim)
-          ASSERT_EQ(std::memcmp(&x[at], &x0[at], sizeof(T)), 0) << decltype(policy)::name << " " << i;
+          ASSERT_EQ(std::memcmp(&x[at], &x0[at], sizeof(T)), 0) << rope.name() << " " << i;
         else
           rotary_changed |= std::memcmp(&x[at], &x0[at], sizeof(T)) != 0;
       }
     }
     EXPECT_TRUE(rotary_changed);
-  });
+  }
 }
 
 // The same heads reached through head-major (BHSD), padded-stride and fused
 // QKV views rotate bit-for-bit like a contiguous buffer.
 TYPED_TEST(Properties, StridedAndFusedViewsMatchContiguous) {
   using T = typename TypeParam::type;
-  for_each_policy([&](auto policy) {
-    Rope<decltype(policy), TypeParam::layout> rope(RotaryDims(kHeadDim, kRotaryDim), policy);
+  for (auto& handle : policy_ropes<T, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim))) {
+    auto& rope = *handle;
     const std::int64_t q_heads = kHeads, kv_heads = 2;
     auto q = random_values<T>(kTokens * q_heads * kHeadDim, 7);
     auto k = random_values<T>(kTokens * kv_heads * kHeadDim, 8);
@@ -185,7 +185,7 @@ TYPED_TEST(Properties, StridedAndFusedViewsMatchContiguous) {
       for (std::int64_t i = (q_heads + kv_heads) * kHeadDim; i < row; ++i)
         ASSERT_EQ(to_double(fused[t * row + i]), to_double(fused_before[t * row + i]));
     }
-  });
+  }
 }
 
 // q-only plus k-only calls equal one fused q+k call; explicit ids equal
@@ -217,18 +217,19 @@ TYPED_TEST(Properties, SplitCallsMatchFusedCall) {
 TYPED_TEST(Properties, ReducedPrecisionEqualsFloatRoundedOnce) {
   using T = typename TypeParam::type;
   if constexpr (std::is_same_v<T, Eigen::half> || std::is_same_v<T, Eigen::bfloat16>) {
-    for_each_policy([&](auto policy) {
-      Rope<decltype(policy), TypeParam::layout> rope(RotaryDims(kHeadDim, kRotaryDim), policy);
+    auto narrow_ropes = policy_ropes<T, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim));
+    auto float_ropes = policy_ropes<float, TypeParam::layout>(RotaryDims(kHeadDim, kRotaryDim));
+    for (std::size_t r = 0; r < narrow_ropes.size(); ++r) {
       auto x = random_values<T>(kTokens * kHeads * kHeadDim, 11);
       std::vector<float> wide(x.size());
       for (std::size_t i = 0; i < x.size(); ++i) wide[i] = static_cast<float>(x[i]);
-      rope.apply_q(token_major_view(x.data(), kTokens, kHeads, kHeadDim), Positions(kIds, kTokens));
-      rope.apply_q(token_major_view(wide.data(), kTokens, kHeads, kHeadDim), Positions(kIds, kTokens));
+      narrow_ropes[r]->apply_q(token_major_view(x.data(), kTokens, kHeads, kHeadDim), Positions(kIds, kTokens));
+      float_ropes[r]->apply_q(token_major_view(wide.data(), kTokens, kHeads, kHeadDim), Positions(kIds, kTokens));
       for (std::size_t i = 0; i < x.size(); ++i) {
         const T rounded(wide[i]);
-        ASSERT_EQ(std::memcmp(&x[i], &rounded, sizeof(T)), 0) << decltype(policy)::name << " " << i;
+        ASSERT_EQ(std::memcmp(&x[i], &rounded, sizeof(T)), 0) << narrow_ropes[r]->name() << " " << i;
       }
-    });
+    }
   } else {
     GTEST_SKIP() << "only for half and bfloat16";
   }

@@ -1,31 +1,58 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Builds everything and runs every test, three ways:
-#   1. GCC, C++17, -Wall -Wextra -Wpedantic -Werror, Release (also builds the benchmarks);
-#   2. Clang, C++20, same warnings;
-#   3. GCC, C++17, AddressSanitizer + UndefinedBehaviorSanitizer.
-# .ci/run calls exactly this script.
+# Builds everything and runs every test. .ci/run calls exactly this script.
+#   1. GCC, C++17, -Werror, runtime dispatch: all tests, then the unit suites
+#      once per x86 kernel path (ROPEKIT_FORCE_ISA=scalar, avx2, avx512; a
+#      path this CPU lacks is reported as skipped);
+#   2. Clang, C++20, -Werror, -march=native (compile-time selection);
+#   3. GCC with AddressSanitizer + UndefinedBehaviorSanitizer (best path and scalar);
+#   4. AArch64: cross-compiled with g++-aarch64-linux-gnu, NEON and scalar
+#      paths run under qemu-user.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-sh "$root/cmake/install-deps.sh" cmake make g++ clang libeigen3-dev libgtest-dev \
-  libbenchmark-dev
+sh "$root/cmake/install-deps.sh" cmake make g++ clang libeigen3-dev libgtest-dev googletest \
+  libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user
 jobs=$(nproc)
 
-run_build() {
+configure_and_build() {
   name=$1
   shift
-  build="$root/build/test-$name"
-  echo "=== ropekit tests: $name"
-  cmake -S "$root" -B "$build" -DROPEKIT_WERROR=ON "$@" >/dev/null
-  cmake --build "$build" -j "$jobs"
-  ctest --test-dir "$build" --output-on-failure -j "$jobs"
+  echo "=== ropekit: build $name"
+  cmake -S "$root" -B "$root/build/test-$name" -DROPEKIT_WERROR=ON "$@" >/dev/null
+  cmake --build "$root/build/test-$name" -j "$jobs"
 }
 
-run_build gcc-cxx17 -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
+run_tests() {
+  name=$1
+  isa=$2
+  shift 2
+  echo "=== ropekit: test $name (kernel path: ${isa:-best available})"
+  ROPEKIT_FORCE_ISA=$isa ctest --test-dir "$root/build/test-$name" --output-on-failure -j "$jobs" "$@"
+}
+
+configure_and_build gcc-cxx17 -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
   -DCMAKE_BUILD_TYPE=Release
-run_build clang-cxx20 -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=20 \
-  -DCMAKE_BUILD_TYPE=Release -DROPEKIT_BUILD_BENCHMARKS=OFF
-run_build asan-ubsan -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
+run_tests gcc-cxx17 ""
+for isa in scalar avx2 avx512; do
+  run_tests gcc-cxx17 "$isa" -L unit
+done
+
+configure_and_build clang-cxx20 -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_STANDARD=20 \
+  -DCMAKE_BUILD_TYPE=Release -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF \
+  -DROPEKIT_BUILD_BENCHMARKS=OFF
+run_tests clang-cxx20 ""
+
+configure_and_build asan-ubsan -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
   -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DROPEKIT_SANITIZE=address,undefined \
   -DROPEKIT_BUILD_BENCHMARKS=OFF
-echo "=== ropekit tests: all passed"
+run_tests asan-ubsan ""
+run_tests asan-ubsan scalar -L unit
+
+configure_and_build aarch64 \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
+  -DCMAKE_BUILD_TYPE=Release -DROPEKIT_BUILD_BENCHMARKS=OFF \
+  -DROPEKIT_GTEST_SOURCE_DIR=/usr/src/googletest
+run_tests aarch64 ""
+run_tests aarch64 scalar -L unit
+
+echo "=== ropekit: all tests passed"

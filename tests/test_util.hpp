@@ -10,6 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <stdexcept>
+#include <memory>
 #include <limits>
 #include <random>
 #include <string>
@@ -41,6 +44,26 @@ struct ConfigNames {
            ropekit::layout_name(C::layout);
   }
 };
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// Runs f and expects std::invalid_argument whose message starts with
+/// "ropekit: " and contains every needle (the parameter and its value).
+template <class F>
+void expect_rejected(F&& f, std::initializer_list<const char*> needles) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected one mentioning " << *needles.begin();
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind("ropekit: ", 0), 0u) << message;
+    for (const char* needle : needles)
+      EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
+  } catch (...) {
+    ADD_FAILURE() << "wrong exception type";
+  }
+}
 
 /// Unit roundoff of the storage type (half an ulp at 1).
 template <class T>
@@ -126,15 +149,80 @@ inline std::vector<long double> default_inv_freq(long double base, std::int64_t 
 
 /// Calls f(policy) for every policy the property tests cover, each set up so
 /// that its scaling is active (factor > 1 and, for length-dependent ones,
-/// positions past the trained length).
+/// positions past the trained length). LongRoPE's factor lists and M-RoPE's
+/// sections depend on the width: `rotary_pairs` is rotary_dim / 2 of the
+/// dims the caller builds (24 for the property tests' rotary_dim 48).
 template <class F>
-void for_each_policy(F&& f) {
+void for_each_policy(F&& f, std::int64_t rotary_pairs = 24) {
   namespace s = ropekit::scaling;
   f(s::Default(10000.0));
   f(s::FixedBase(1000000.0, 10000.0));
   f(s::Linear(4.0, 10000.0));
   f(s::NtkAware(4.0, 10000.0));
   f(s::DynamicNtk(4.0, 64, 10000.0));
+  // YaRN with a ramp inside the pairs and attention factor 1.1386.
+  f(s::Yarn(4.0, 4096, 10000.0));
+  f(s::Llama3(8.0, 1.0, 4.0, 8192, 500000.0));
+  {
+    // Per-call selection: the 10^6 positions switch it to the long factors.
+    s::LongRope::Params p;
+    for (std::int64_t j = 0; j < rotary_pairs; ++j) {
+      p.short_factor.push_back(1.0 + 0.05 * static_cast<double>(j));
+      p.long_factor.push_back(1.0 + 3.0 * static_cast<double>(j) / static_cast<double>(rotary_pairs));
+    }
+    p.original_max_position_embeddings = 4096;
+    p.max_position_embeddings = 131072;
+    f(s::LongRope(p));
+  }
+  // Qwen2-VL's 1/4, 3/8, 3/8 split over YaRN; Qwen3-VL's interleaving.
+  const std::int64_t third = 3 * rotary_pairs / 8;
+  f(s::Mrope<s::Yarn>({rotary_pairs - 2 * third, third, third}, s::Yarn(4.0, 4096, 1000000.0)));
+  const std::int64_t h = (rotary_pairs + 1) / 3, w = rotary_pairs / 3;
+  f(s::Mrope<>({rotary_pairs - h - w, h, w}, s::Default(5000000.0), s::MropeLayout::interleaved));
+}
+
+/// One policy's Rope behind a virtual interface, so that property tests
+/// instantiate their assertions once per storage type and layout rather than
+/// once per policy as well (which made one test file take minutes to compile).
+template <class T, Layout L>
+struct PolicyRope {
+  virtual ~PolicyRope() = default;
+  virtual const char* name() const = 0;
+  virtual const ropekit::RotaryDims& dims() const = 0;
+  virtual const ropekit::FrequencyTable& table() const = 0;
+  virtual void apply(ropekit::HeadView<T> q, ropekit::HeadView<T> k, const ropekit::Positions& p) = 0;
+  virtual void apply_q(ropekit::HeadView<T> q, const ropekit::Positions& p) = 0;
+  virtual void apply_inverse(ropekit::HeadView<T> q, ropekit::HeadView<T> k,
+                             const ropekit::Positions& p) = 0;
+};
+
+template <class P, class T, Layout L>
+struct PolicyRopeOf final : PolicyRope<T, L> {
+  PolicyRopeOf(const ropekit::RotaryDims& dims, const P& policy) : rope(dims, policy) {}
+  const char* name() const override { return P::name; }
+  const ropekit::RotaryDims& dims() const override { return rope.dims(); }
+  const ropekit::FrequencyTable& table() const override { return rope.table(); }
+  void apply(ropekit::HeadView<T> q, ropekit::HeadView<T> k, const ropekit::Positions& p) override {
+    rope.apply(q, k, p);
+  }
+  void apply_q(ropekit::HeadView<T> q, const ropekit::Positions& p) override { rope.apply_q(q, p); }
+  void apply_inverse(ropekit::HeadView<T> q, ropekit::HeadView<T> k,
+                     const ropekit::Positions& p) override {
+    rope.apply_inverse(q, k, p);
+  }
+  ropekit::Rope<P, L> rope;
+};
+
+/// A fresh Rope<P, L> for every policy of `for_each_policy`, same order.
+template <class T, Layout L>
+std::vector<std::unique_ptr<PolicyRope<T, L>>> policy_ropes(const ropekit::RotaryDims& dims) {
+  std::vector<std::unique_ptr<PolicyRope<T, L>>> ropes;
+  for_each_policy(
+      [&](auto policy) {
+        ropes.push_back(std::make_unique<PolicyRopeOf<decltype(policy), T, L>>(dims, policy));
+      },
+      dims.pairs());
+  return ropes;
 }
 
 }  // namespace ropekit_test

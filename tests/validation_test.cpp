@@ -16,24 +16,6 @@ namespace {
 using namespace ropekit;
 using namespace ropekit_test;
 
-// Runs f, expects std::invalid_argument whose message contains every needle.
-template <class F>
-void expect_rejected(F&& f, std::initializer_list<const char*> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning " << *needles.begin();
-  } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(message.rfind("ropekit: ", 0), 0u) << message;
-    for (const char* needle : needles)
-      EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
-  } catch (...) {
-    ADD_FAILURE() << "wrong exception type";
-  }
-}
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 TEST(BadInput, Dimensions) {
   expect_rejected([] { RotaryDims(64, 63); }, {"rotary_dim = 63", "even"});

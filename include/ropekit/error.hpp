@@ -11,14 +11,24 @@
 
 #include "version.hpp"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define ROPEKIT_COLD __attribute__((noinline, cold))
+#elif defined(_MSC_VER)
+#define ROPEKIT_COLD __declspec(noinline)
+#else
+#define ROPEKIT_COLD
+#endif
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
 // Formats "ropekit: <parameter> = <value>: <requirement>". Values print with
 // enough digits to round-trip, so the message shows exactly what was passed.
+// Out of line and cold: it runs only on bad input, and inlining its string
+// formatting into every check would bloat every caller.
 template <class Value>
-[[noreturn]] inline void fail(const char* parameter, const Value& value,
-                              const std::string& requirement) {
+[[noreturn]] ROPEKIT_COLD void fail(const char* parameter, const Value& value,
+                                    const std::string& requirement) {
   std::ostringstream message;
   message.precision(17);
   message << "ropekit: " << parameter << " = " << value << ": " << requirement;

@@ -32,6 +32,9 @@ struct Frequencies {
   /// Multimodal rotary: the position axis each pair reads. Empty means every
   /// pair reads axis 0.
   std::vector<std::uint8_t> position_axis;
+  /// Position ids per token the policy expects (3 for M-RoPE, even when a
+  /// section is empty and no pair reads some axis).
+  int position_axes = 1;
 };
 
 /// Policies whose frequencies depend on the sequence length seen so far
@@ -81,7 +84,9 @@ class FrequencyTable {
   FrequencyTable() = default;
 
   FrequencyTable(const RotaryDims& dims, const Frequencies& frequencies)
-      : attention_factor_(frequencies.attention_factor) {
+      : attention_factor_(frequencies.attention_factor), axes_(frequencies.position_axes) {
+    if (axes_ < 1 || axes_ > 3)
+      detail::fail("position_axes", axes_, "must be 1, 2 or 3");
     const std::size_t pairs = static_cast<std::size_t>(dims.pairs());
     if (frequencies.inv_freq.size() != pairs)
       detail::fail("inv_freq size", frequencies.inv_freq.size(),
@@ -91,11 +96,14 @@ class FrequencyTable {
     if (!frequencies.position_axis.empty() && frequencies.position_axis.size() != pairs)
       detail::fail("position_axis size", frequencies.position_axis.size(),
                    "must be empty or equal rotary_dim / 2 = " + std::to_string(pairs));
+    // Kernels read whole vectors of up to 16 doubles past the last pair; the
+    // zero padding makes those lanes harmless (angle 0).
+    const std::size_t padded = (pairs + 15) / 16 * 16;
     inv_freq_.resize(pairs);
-    turns_hi_.resize(pairs);
-    turns_mid_.resize(pairs);
-    turns_lo_.resize(pairs);
-    axis_.assign(pairs, 0);
+    turns_hi_.assign(padded, 0.0);
+    turns_mid_.assign(padded, 0.0);
+    turns_lo_.assign(padded, 0.0);
+    axis_.assign(padded, 0);
     for (std::size_t j = 0; j < pairs; ++j) {
       const long double w = frequencies.inv_freq[j];
       if (!(std::isfinite(w) && w >= 0.0L))
@@ -110,11 +118,10 @@ class FrequencyTable {
       turns_lo_[j] = static_cast<double>(turns - hi - mid);
       if (!frequencies.position_axis.empty()) {
         const int axis = frequencies.position_axis[j];
-        if (axis > 2)
+        if (axis >= axes_)
           detail::fail(("position_axis[" + std::to_string(j) + "]").c_str(), axis,
-                       "must be 0, 1 or 2");
+                       "must be below position_axes = " + std::to_string(axes_));
         axis_[j] = static_cast<std::uint8_t>(axis);
-        axes_ = axis + 1 > axes_ ? axis + 1 : axes_;
       }
     }
   }

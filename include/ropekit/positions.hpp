@@ -66,6 +66,21 @@ class Positions {
     return start_ + token;
   }
 
+  /// The positions of tokens [begin, begin + count), for calls that split
+  /// the tokens of one batch across threads. No checks: pair it with the
+  /// views' token_range, whose bounds are checked.
+  Positions token_range(std::int64_t begin, std::int64_t count) const noexcept {
+    Positions p = *this;
+    if (is_range()) {
+      p.start_ = start_ + begin;
+    } else {
+      if (ids32_ != nullptr) p.ids32_ = ids32_ + begin;
+      if (ids64_ != nullptr && count_ > 0) p.ids64_ = ids64_ + begin;
+      p.count_ = count;
+    }
+    return p;
+  }
+
   /// Checks every position of the first `tokens` tokens and returns the
   /// largest (over all axes). Throws naming the first bad id.
   std::int64_t validate(std::int64_t tokens) const {

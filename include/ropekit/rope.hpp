@@ -67,50 +67,67 @@ class Rope {
   }
 
   /// Rotates q and k in place (q and k may have different head counts).
-  template <class T>
+  template <class T, class Tag = detail::native_tag>
   void apply(HeadView<T> q, HeadView<T> k, const Positions& positions) {
-    forward<T>({q, k}, {"q", "k"}, positions);
+    forward<Tag, T>({q, k}, {"q", "k"}, positions);
   }
   /// Rotates q only.
-  template <class T>
+  template <class T, class Tag = detail::native_tag>
   void apply_q(HeadView<T> q, const Positions& positions) {
-    forward<T>({q}, {"q"}, positions);
+    forward<Tag, T>({q}, {"q"}, positions);
   }
   /// Rotates k only (e.g. keys written to a cache).
-  template <class T>
+  template <class T, class Tag = detail::native_tag>
   void apply_k(HeadView<T> k, const Positions& positions) {
-    forward<T>({k}, {"k"}, positions);
+    forward<Tag, T>({k}, {"k"}, positions);
   }
 
   /// Undoes `apply` with the current table (does not advance the state).
-  template <class T>
+  template <class T, class Tag = detail::native_tag>
   void apply_inverse(HeadView<T> q, HeadView<T> k, const Positions& positions) const {
-    rotate_inverse<L>(table_, dims_, q, k, positions);
+    rotate_inverse<L, T, Tag>(table_, dims_, q, k, positions);
   }
-  template <class T>
+  template <class T, class Tag = detail::native_tag>
   void apply_inverse(HeadView<T> x, const Positions& positions) const {
-    rotate_inverse<L>(table_, dims_, x, positions);
+    rotate_inverse<L, T, Tag>(table_, dims_, x, positions);
+  }
+
+  /// Length-dependent policies: advances the state for a call over `tokens`
+  /// tokens at `positions` (validating them) and returns the table to rotate
+  /// with; for splitting one call across threads with `rotate`. Static
+  /// policies just return their table.
+  const FrequencyTable& prepare(const Positions& positions, std::int64_t tokens) {
+    advance(positions.validate(tokens));
+    return table_;
   }
 
  private:
-  // Validate everything, then advance transformers' per-forward state
-  // (seq_len = largest position + 1), then rotate: a rejected call changes
-  // neither the tensors nor the state.
-  template <class T, std::size_t N>
-  void forward(const HeadView<T> (&views)[N], const char* const (&names)[N],
-               const Positions& positions) {
-    const std::int64_t largest = detail::validate_call(table_, dims_, views, names, positions);
+  // transformers' per-forward update: seq_len = largest position + 1. The
+  // new table is built before the state changes, so a throw changes nothing.
+  void advance(std::int64_t largest) {
     if constexpr (length_dependent) {
-      const auto next = largest < 0 ? state_ : policy_.next_state(state_, largest + 1);
+      if (largest < 0) return;
+      const auto next = policy_.next_state(state_, largest + 1);
       if (next != state_) {
-        // Build first: if the policy throws, nothing has changed.
         FrequencyTable next_table(dims_, policy_.frequencies(dims_, next));
         table_ = std::move(next_table);
         state_ = next;
       }
+    } else {
+      (void)largest;
     }
-    (void)largest;
-    detail::unchecked_rotate<L>(table_, dims_, views, positions, detail::Direction::forward);
+  }
+
+  // Validate everything, then advance the state, then rotate: a rejected
+  // call changes neither the tensors nor the state.
+  template <class Tag, class T, std::size_t N>
+  void forward(const HeadView<T> (&views)[N], const char* const (&names)[N],
+               const Positions& positions) {
+    const std::int64_t largest = detail::validate_call(table_, dims_, views, names, positions);
+    const Isa isa = Tag::resolve();
+    advance(largest);
+    Tag::template run<L>(isa, table_, dims_, views, positions, 0, views[0].tokens(),
+                         detail::Direction::forward);
   }
 
   RotaryDims dims_;

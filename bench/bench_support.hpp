@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared pieces of the benchmarks: model shapes, the buffers every case of a
+// (shape, tokens, dtype) runs over, and the two memory baselines (an
+// in-place streaming pass and a memcpy of the same bytes).
+#ifndef ROPEKIT_BENCH_SUPPORT_HPP
+#define ROPEKIT_BENCH_SUPPORT_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <ropekit/ropekit.hpp>
+
+
+namespace bench {
+
+struct Shape {
+  const char* name;
+  std::int64_t q_heads, kv_heads, head_dim, rotary_dim;
+  double base;
+};
+
+// Attention shapes of real models (heads, KV heads, head_dim, rotary width).
+inline const Shape kShapes[] = {
+    {"llama3_8b", 32, 8, 128, 128, 500000.0},
+    {"qwen25_7b", 28, 4, 128, 128, 1000000.0},
+    {"phi3_mini", 32, 32, 96, 96, 10000.0},
+    {"gpt_neox_20b", 64, 64, 96, 24, 10000.0},
+};
+
+// q and k of one (shape, tokens, dtype), plus a memcpy target; allocated
+// once and shared by every case so that all ratios refer to the same memory.
+template <class T>
+struct Buffers {
+  Buffers(const Shape& shape, std::int64_t tokens)
+      : q(static_cast<std::size_t>(tokens * shape.q_heads * shape.head_dim)),
+        k(static_cast<std::size_t>(tokens * shape.kv_heads * shape.head_dim)) {
+    std::mt19937 engine(7);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (auto& x : q) x = T(dist(engine));
+    for (auto& x : k) x = T(dist(engine));
+  }
+  std::size_t bytes() const { return (q.size() + k.size()) * sizeof(T); }
+  std::vector<T>& copy_target() {
+    if (target.empty()) target.resize(q.size() + k.size());
+    return target;
+  }
+  std::vector<T> q, k, target;
+};
+
+template <class T>
+Buffers<T>& buffers(const Shape& shape, std::int64_t tokens) {
+  static std::map<std::pair<std::string, std::int64_t>, std::unique_ptr<Buffers<T>>> registry;
+  auto& slot = registry[{shape.name, tokens}];
+  if (!slot) slot = std::make_unique<Buffers<T>>(shape, tokens);
+  return *slot;
+}
+
+// Seconds per call of f, timed over at least `min_seconds`.
+template <class F>
+double seconds_per_call(F&& f, double min_seconds = 0.02) {
+  using clock = std::chrono::steady_clock;
+  f();  // warm up (page faults, caches)
+  std::int64_t calls = 0;
+  const auto start = clock::now();
+  double elapsed = 0;
+  do {
+    f();
+    ++calls;
+    elapsed = std::chrono::duration<double>(clock::now() - start).count();
+  } while (elapsed < min_seconds);
+  return elapsed / static_cast<double>(calls);
+}
+
+// The memory roofline of an in-place rotation: every element loaded,
+// multiplied by a runtime 1.0 and stored back, on the same vector path as
+// the rotation and with the same conversions (half and bfloat16 round to
+// nearest even on store, as any writer of x * one must).
+#if ROPEKIT_COMPILE_AVX2
+ROPEKIT_TARGET_PUSH_AVX2
+namespace avx2 {
+using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx2::ops;
+template <class T>
+void scale(T* x, std::int64_t n, float one) {
+  const ops::vf s = _mm256_set1_ps(one);
+  std::int64_t i = 0;
+  for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), s));
+  if (i < n) ops::store_partial(x + i, ops::mul(ops::load_partial(x + i, static_cast<int>(n - i)), s),
+                                static_cast<int>(n - i));
+}
+}  // namespace avx2
+ROPEKIT_TARGET_POP
+#endif
+
+#if ROPEKIT_COMPILE_AVX512
+ROPEKIT_TARGET_PUSH_AVX512
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+namespace avx512 {
+using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512::ops;
+template <class T>
+void scale(T* x, std::int64_t n, float one) {
+  const ops::vf s = _mm512_set1_ps(one);
+  std::int64_t i = 0;
+  for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), s));
+  if (i < n) ops::store_partial(x + i, ops::mul(ops::load_partial(x + i, static_cast<int>(n - i)), s),
+                                static_cast<int>(n - i));
+}
+}  // namespace avx512
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+ROPEKIT_TARGET_POP
+#endif
+
+template <class T>
+void scale(T* x, std::int64_t n, float one) {
+  switch (ropekit::active_isa()) {
+#if ROPEKIT_COMPILE_AVX512
+    case ropekit::Isa::avx512: return avx512::scale(x, n, one);
+#endif
+#if ROPEKIT_COMPILE_AVX2
+    case ropekit::Isa::avx2: return avx2::scale(x, n, one);
+#endif
+#if ROPEKIT_COMPILE_NEON
+    case ropekit::Isa::neon: {
+      using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
+      std::int64_t i = 0;
+      for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), vdupq_n_f32(one)));
+      for (; i < n; ++i) x[i] = T(static_cast<float>(x[i]) * one);
+      return;
+    }
+#endif
+    default:
+      for (std::int64_t i = 0; i < n; ++i) x[i] = T(static_cast<float>(x[i]) * one);
+  }
+}
+
+template <class T>
+void inplace_pass(Buffers<T>& b, float one) {
+  scale(b.q.data(), static_cast<std::int64_t>(b.q.size()), one);
+  scale(b.k.data(), static_cast<std::int64_t>(b.k.size()), one);
+}
+
+template <class T>
+void memcpy_pass(Buffers<T>& b) {
+  auto& target = b.copy_target();
+  std::memcpy(target.data(), b.q.data(), b.q.size() * sizeof(T));
+  std::memcpy(target.data() + b.q.size(), b.k.data(), b.k.size() * sizeof(T));
+}
+
+// A runtime 1.0 the compiler cannot fold away.
+inline float runtime_one() {
+  static volatile float one = 1.0f;
+  return one;
+}
+
+}  // namespace bench
+
+#endif  // ROPEKIT_BENCH_SUPPORT_HPP

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// An optional precomputed cos/sin table, for engines that prefer a lookup
+// (vLLM's cos_sin_cache) to forming cos/sin per token. The rows hold exactly
+// the float values the kernel path computes on the fly, so a cached call
+// gives the same bits as an uncached one on the same path.
+#ifndef ROPEKIT_COS_SIN_CACHE_HPP
+#define ROPEKIT_COS_SIN_CACHE_HPP
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "detail/dispatch.hpp"
+#include "dims.hpp"
+#include "error.hpp"
+#include "frequencies.hpp"
+#include "isa.hpp"
+#include "layout.hpp"
+#include "positions.hpp"
+#include "rotate.hpp"
+#include "version.hpp"
+#include "view.hpp"
+
+ROPEKIT_BEGIN_NAMESPACE
+
+/// cos/sin (attention factor included) of every pair at positions
+/// [0, positions), one padded row per position: rows * pairs * 8 bytes.
+class CosSinCache {
+ public:
+  template <class Tag = detail::native_tag>
+  CosSinCache(const FrequencyTable& table, std::int64_t positions)
+      : pairs_(table.pairs()), positions_(positions), row_stride_((table.pairs() + 15) / 16 * 16) {
+    detail::require(positions > 0, "cache positions", positions, "must be positive");
+    detail::require(positions <= max_position + 1, "cache positions", positions,
+                    "must not exceed max_position + 1 = 2147483648");
+    if (table.axes() != 1)
+      detail::fail("table axes", table.axes(),
+                   "must be 1: multimodal positions index several rows per token");
+    isa_ = Tag::resolve();
+    cos_.assign(static_cast<std::size_t>(positions * row_stride_), 0.0f);
+    sin_.assign(cos_.size(), 0.0f);
+    Tag::fill_rows(isa_, table, 0, positions, row_stride_, cos_.data(), sin_.data());
+  }
+
+  std::int64_t pairs() const noexcept { return pairs_; }
+  std::int64_t positions() const noexcept { return positions_; }
+  /// The path whose cos/sin the rows hold.
+  Isa isa() const noexcept { return isa_; }
+  const float* cos_row(std::int64_t position) const noexcept {
+    return cos_.data() + position * row_stride_;
+  }
+  const float* sin_row(std::int64_t position) const noexcept {
+    return sin_.data() + position * row_stride_;
+  }
+
+ private:
+  std::int64_t pairs_, positions_, row_stride_;
+  Isa isa_ = Isa::scalar;
+  std::vector<float> cos_, sin_;
+};
+
+namespace detail {
+
+template <Layout L, class Tag, class T, std::size_t N>
+void checked_rotate_cached(const CosSinCache& cache, const RotaryDims& dims,
+                           const HeadView<T> (&views)[N], const char* const (&names)[N],
+                           const Positions& positions) {
+  static_assert(!std::is_same_v<T, double>,
+                "ropekit: CosSinCache holds float cos/sin; rotate double storage without it");
+  if (cache.pairs() != dims.pairs())
+    fail("cache pairs", cache.pairs(), "must equal rotary_dim / 2 = " + std::to_string(dims.pairs()));
+  validate_views(dims, views, names);
+  if (positions.axes() != 1)
+    fail("positions axes", positions.axes(), "must be 1 with a CosSinCache");
+  const std::int64_t largest = positions.validate(views[0].tokens());
+  if (largest >= cache.positions())
+    fail("position", largest,
+         "must be below the cache's positions = " + std::to_string(cache.positions()));
+  const Isa isa = Tag::resolve();
+  Tag::template run_rows<L>(isa, cache, dims, views, positions, 0, views[0].tokens());
+}
+
+}  // namespace detail
+
+/// Rotates q and k with cos/sin looked up in `cache` (forward only).
+template <Layout L, class T, class Tag = detail::native_tag>
+void rotate(const CosSinCache& cache, const RotaryDims& dims, HeadView<T> q, HeadView<T> k,
+            const Positions& positions) {
+  detail::checked_rotate_cached<L, Tag>(cache, dims, {q, k}, {"q", "k"}, positions);
+}
+
+/// Rotates one tensor with cos/sin looked up in `cache`.
+template <Layout L, class T, class Tag = detail::native_tag>
+void rotate(const CosSinCache& cache, const RotaryDims& dims, HeadView<T> x,
+            const Positions& positions) {
+  detail::checked_rotate_cached<L, Tag>(cache, dims, {x}, {"x"}, positions);
+}
+
+ROPEKIT_END_NAMESPACE
+
+#endif  // ROPEKIT_COS_SIN_CACHE_HPP

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// Which kernel paths this translation unit compiles, and the namespace that
+// keeps them apart from units compiled with other flags.
+//
+// Selection defaults to compile time: a path is compiled when the unit's
+// predefined macros allow it (-mavx2 -mfma -mf16c, -march=native, ...).
+// Defining ROPEKIT_DYNAMIC_DISPATCH (GCC/Clang, x86-64) also compiles the
+// AVX2 and AVX-512 kernels under target attributes and picks one per CPU at
+// run time, so a baseline x86-64 build still gets them.
+//
+// ODR: the same inline function compiled under different -march flags gets
+// different code, and the linker keeps one copy. So every flag-dependent
+// function lives in `detail::ROPEKIT_TU_NAMESPACE`, whose name encodes the
+// unit's static ISA level and dispatch mode, and the public entry points take
+// that namespace's tag as a defaulted template argument: units built with
+// different flags instantiate differently named functions.
+#ifndef ROPEKIT_DETAIL_ISA_CONFIG_HPP
+#define ROPEKIT_DETAIL_ISA_CONFIG_HPP
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define ROPEKIT_ARCH_X86_64 1
+#else
+#define ROPEKIT_ARCH_X86_64 0
+#endif
+
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define ROPEKIT_ARCH_AARCH64 1
+#else
+#define ROPEKIT_ARCH_AARCH64 0
+#endif
+
+#if ROPEKIT_ARCH_X86_64 && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define ROPEKIT_STATIC_AVX2 1
+#else
+#define ROPEKIT_STATIC_AVX2 0
+#endif
+
+#if ROPEKIT_STATIC_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && \
+    defined(__AVX512VL__) && defined(__AVX512DQ__)
+#define ROPEKIT_STATIC_AVX512 1
+#else
+#define ROPEKIT_STATIC_AVX512 0
+#endif
+
+#if defined(ROPEKIT_DYNAMIC_DISPATCH) && ROPEKIT_ARCH_X86_64 && \
+    (defined(__GNUC__) || defined(__clang__))
+#define ROPEKIT_USE_DYNAMIC_DISPATCH 1
+#else
+#define ROPEKIT_USE_DYNAMIC_DISPATCH 0
+#endif
+
+// ROPEKIT_SCALAR_ONLY compiles no SIMD path (for debugging and comparison).
+#if defined(ROPEKIT_SCALAR_ONLY)
+#define ROPEKIT_COMPILE_AVX2 0
+#define ROPEKIT_COMPILE_AVX512 0
+#define ROPEKIT_COMPILE_NEON 0
+#else
+#define ROPEKIT_COMPILE_AVX2 (ROPEKIT_STATIC_AVX2 || ROPEKIT_USE_DYNAMIC_DISPATCH)
+#define ROPEKIT_COMPILE_AVX512 (ROPEKIT_STATIC_AVX512 || ROPEKIT_USE_DYNAMIC_DISPATCH)
+#define ROPEKIT_COMPILE_NEON ROPEKIT_ARCH_AARCH64
+#endif
+
+#if defined(ROPEKIT_SCALAR_ONLY)
+#define ROPEKIT_TU_NAMESPACE tu_scalar_only
+#elif ROPEKIT_USE_DYNAMIC_DISPATCH && ROPEKIT_STATIC_AVX512
+#define ROPEKIT_TU_NAMESPACE tu_avx512_dyn
+#elif ROPEKIT_USE_DYNAMIC_DISPATCH && ROPEKIT_STATIC_AVX2
+#define ROPEKIT_TU_NAMESPACE tu_avx2_dyn
+#elif ROPEKIT_USE_DYNAMIC_DISPATCH
+#define ROPEKIT_TU_NAMESPACE tu_baseline_dyn
+#elif ROPEKIT_STATIC_AVX512
+#define ROPEKIT_TU_NAMESPACE tu_avx512
+#elif ROPEKIT_STATIC_AVX2
+#define ROPEKIT_TU_NAMESPACE tu_avx2
+#elif ROPEKIT_ARCH_AARCH64
+#define ROPEKIT_TU_NAMESPACE tu_neon
+#else
+#define ROPEKIT_TU_NAMESPACE tu_baseline
+#endif
+
+// Kernel entry points are not inlined into callers: one copy per (layout,
+// type) serves every call site, which keeps object code and compile time
+// proportional to the kernels, not to the number of calls.
+#if defined(__GNUC__) || defined(__clang__)
+#define ROPEKIT_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define ROPEKIT_NOINLINE __declspec(noinline)
+#else
+#define ROPEKIT_NOINLINE
+#endif
+
+// Target regions for the x86 kernels: GCC and Clang spell them differently.
+// Intrinsics headers declare every intrinsic regardless of -m flags, so the
+// kernels compile in any unit; they run only where dispatch allows.
+#if defined(__clang__)
+#define ROPEKIT_TARGET_PUSH_AVX2 \
+  _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
+#define ROPEKIT_TARGET_PUSH_AVX512                                                               \
+  _Pragma(                                                                                       \
+      "clang attribute push(__attribute__((target(\"avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq\"))), apply_to = function)")
+#define ROPEKIT_TARGET_POP _Pragma("clang attribute pop")
+#elif defined(__GNUC__)
+#define ROPEKIT_TARGET_PUSH_AVX2 \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")")
+#define ROPEKIT_TARGET_PUSH_AVX512 \
+  _Pragma("GCC push_options")      \
+      _Pragma("GCC target(\"avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq\")")
+#define ROPEKIT_TARGET_POP _Pragma("GCC pop_options")
+#else
+#define ROPEKIT_TARGET_PUSH_AVX2
+#define ROPEKIT_TARGET_PUSH_AVX512
+#define ROPEKIT_TARGET_POP
+#endif
+
+#endif  // ROPEKIT_DETAIL_ISA_CONFIG_HPP

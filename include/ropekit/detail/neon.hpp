@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// AArch64 Advanced SIMD kernel: 4 float lanes, 2 double lanes. Compiled only
+// for AArch64, where NEON and the float16 conversions are mandatory.
+#ifndef ROPEKIT_DETAIL_NEON_HPP
+#define ROPEKIT_DETAIL_NEON_HPP
+
+#include "isa_config.hpp"
+
+#if ROPEKIT_COMPILE_NEON
+
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "../frequencies.hpp"
+#include "../layout.hpp"
+#include "../positions.hpp"
+#include "../storage.hpp"
+#include "../version.hpp"
+#include "../view.hpp"
+#include "reference.hpp"
+
+ROPEKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace ROPEKIT_TU_NAMESPACE {
+namespace neon {
+
+struct ops {
+  static constexpr int kF = 4;
+  static constexpr int kD = 2;
+  using vf = float32x4_t;
+  using vd = float64x2_t;
+
+  static vf load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, vf v) { vst1q_f32(p, v); }
+  static vf load_partial(const float* p, int n) {
+    float tmp[4] = {};
+    std::memcpy(tmp, p, static_cast<std::size_t>(n) * sizeof(float));
+    return vld1q_f32(tmp);
+  }
+  static void store_partial(float* p, vf v, int n) {
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    std::memcpy(p, tmp, static_cast<std::size_t>(n) * sizeof(float));
+  }
+
+  template <class T>
+  static uint16x4_t load_bits(const T* p) {
+    return vld1_u16(reinterpret_cast<const std::uint16_t*>(p));
+  }
+  template <class T>
+  static uint16x4_t load_bits_partial(const T* p, int n) {
+    std::uint16_t tmp[4] = {};
+    std::memcpy(tmp, p, static_cast<std::size_t>(n) * 2);
+    return vld1_u16(tmp);
+  }
+  template <class T>
+  static void store_bits(T* p, uint16x4_t bits) {
+    vst1_u16(reinterpret_cast<std::uint16_t*>(p), bits);
+  }
+  template <class T>
+  static void store_bits_partial(T* p, uint16x4_t bits, int n) {
+    std::uint16_t tmp[4];
+    vst1_u16(tmp, bits);
+    std::memcpy(p, tmp, static_cast<std::size_t>(n) * 2);
+  }
+
+  // FCVT rounds to nearest even under the default FPCR, like F16C.
+  static vf from_half(uint16x4_t h) { return vcvt_f32_f16(vreinterpret_f16_u16(h)); }
+  static uint16x4_t to_half(vf v) { return vreinterpret_u16_f16(vcvt_f16_f32(v)); }
+  static vf from_bfloat16(uint16x4_t h) { return vreinterpretq_f32_u32(vshll_n_u16(h, 16)); }
+  // Round to nearest even, NaN to a quiet NaN of the same sign (as Eigen).
+  static uint16x4_t to_bfloat16(vf v) {
+    const uint32x4_t bits = vreinterpretq_u32_f32(v);
+    const uint32x4_t lsb = vandq_u32(vshrq_n_u32(bits, 16), vdupq_n_u32(1));
+    const uint32x4_t rounded =
+        vshrq_n_u32(vaddq_u32(vaddq_u32(bits, vdupq_n_u32(0x7FFF)), lsb), 16);
+    const uint32x4_t quiet_nan =
+        vorrq_u32(vshrq_n_u32(vandq_u32(bits, vdupq_n_u32(0x80000000u)), 16), vdupq_n_u32(0x7FC0));
+    const uint32x4_t is_number = vceqq_f32(v, v);
+    return vmovn_u32(vbslq_u32(is_number, rounded, quiet_nan));
+  }
+
+  static vf load(const Eigen::half* p) { return from_half(load_bits(p)); }
+  static void store(Eigen::half* p, vf v) { store_bits(p, to_half(v)); }
+  static vf load_partial(const Eigen::half* p, int n) { return from_half(load_bits_partial(p, n)); }
+  static void store_partial(Eigen::half* p, vf v, int n) { store_bits_partial(p, to_half(v), n); }
+
+  static vf load(const Eigen::bfloat16* p) { return from_bfloat16(load_bits(p)); }
+  static void store(Eigen::bfloat16* p, vf v) { store_bits(p, to_bfloat16(v)); }
+  static vf load_partial(const Eigen::bfloat16* p, int n) {
+    return from_bfloat16(load_bits_partial(p, n));
+  }
+  static void store_partial(Eigen::bfloat16* p, vf v, int n) {
+    store_bits_partial(p, to_bfloat16(v), n);
+  }
+
+  static vf mul(vf a, vf b) { return vmulq_f32(a, b); }
+  static vf fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
+  // a*b - c, fused: -c + a*b (negation is exact).
+  static vf fmsub(vf a, vf b, vf c) { return vfmaq_f32(vnegq_f32(c), a, b); }
+  static vf swap_pairs(vf v) { return vrev64q_f32(v); }
+
+  static vd set1_d(double x) { return vdupq_n_f64(x); }
+  static vd load_d(const double* p) { return vld1q_f64(p); }
+  static vd add_d(vd a, vd b) { return vaddq_f64(a, b); }
+  static vd sub_d(vd a, vd b) { return vsubq_f64(a, b); }
+  static vd mul_d(vd a, vd b) { return vmulq_f64(a, b); }
+  static vd fma_d(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
+  static vd round_d(vd a) { return vrndnq_f64(a); }
+  static void store_d_as_f(float* p, vd v) { vst1_f32(p, vcvt_f32_f64(v)); }
+
+  // See the AVX2 version.
+  static void quadrant_fixup(vd quadrant, vd& s, vd& c) {
+    const int64x2_t q = vcvtnq_s64_f64(quadrant);
+    const uint64x2_t odd = vtstq_s64(q, vdupq_n_s64(1));
+    const float64x2_t swapped_s = vbslq_f64(odd, c, s);
+    const float64x2_t swapped_c = vbslq_f64(odd, s, c);
+    const uint64x2_t sign = vdupq_n_u64(0x8000000000000000ull);
+    const uint64x2_t s_sign = vandq_u64(vreinterpretq_u64_s64(vshlq_n_s64(q, 62)), sign);
+    const uint64x2_t c_sign =
+        vandq_u64(vreinterpretq_u64_s64(vshlq_n_s64(vaddq_s64(q, vdupq_n_s64(1)), 62)), sign);
+    s = vreinterpretq_f64_u64(veorq_u64(vreinterpretq_u64_f64(swapped_s), s_sign));
+    c = vreinterpretq_f64_u64(veorq_u64(vreinterpretq_u64_f64(swapped_c), c_sign));
+  }
+};
+
+#include "kernel-inl.hpp"
+
+}  // namespace neon
+}  // namespace ROPEKIT_TU_NAMESPACE
+}  // namespace detail
+ROPEKIT_END_NAMESPACE
+
+#endif  // ROPEKIT_COMPILE_NEON
+#endif  // ROPEKIT_DETAIL_NEON_HPP

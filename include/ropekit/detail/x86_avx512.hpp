@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+// AVX-512 (F, BW, VL, DQ) kernel: 16 float lanes, 8 double lanes, masked
+// tails. Conversions use F16C-equivalent AVX-512F instructions and an exact
+// integer rounding for bfloat16; the AVX512-FP16/BF16 conversion instructions
+// would save a few operations per 16 elements of a memory-bound loop, so
+// they are not worth a further dispatch level.
+#ifndef ROPEKIT_DETAIL_X86_AVX512_HPP
+#define ROPEKIT_DETAIL_X86_AVX512_HPP
+
+#include "isa_config.hpp"
+
+#if ROPEKIT_COMPILE_AVX512
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "../frequencies.hpp"
+#include "../layout.hpp"
+#include "../positions.hpp"
+#include "../storage.hpp"
+#include "../version.hpp"
+#include "../view.hpp"
+#include "reference.hpp"
+
+ROPEKIT_TARGET_PUSH_AVX512
+// GCC 12 reports -Wmaybe-uninitialized inside AVX-512 intrinsics that pass
+// _mm512_undefined_*() through (GCC bug 105593, fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+ROPEKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace ROPEKIT_TU_NAMESPACE {
+namespace avx512 {
+
+struct ops {
+  static constexpr int kF = 16;
+  static constexpr int kD = 8;
+  using vf = __m512;
+  using vd = __m512d;
+
+  static __mmask16 lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+  static vf load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, vf v) { _mm512_storeu_ps(p, v); }
+  static vf load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
+  static void store_partial(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+
+  static vf from_half(__m256i h) { return _mm512_cvtph_ps(h); }
+  static __m256i to_half(vf v) {
+    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static vf from_bfloat16(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  // Round to nearest even, NaN to a quiet NaN of the same sign (as Eigen).
+  static __m256i to_bfloat16(vf v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    const __m512i rounded =
+        _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)), lsb);
+    const __m512i quiet_nan = _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(INT32_MIN)),
+                                              _mm512_set1_epi32(0x7FC00000));
+    const __mmask16 is_nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_cvtepi32_epi16(
+        _mm512_srli_epi32(_mm512_mask_blend_epi32(is_nan, rounded, quiet_nan), 16));
+  }
+
+  template <class T>
+  static __m256i load_bits(const T* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  template <class T>
+  static __m256i load_bits_partial(const T* p, int n) {
+    return _mm256_maskz_loadu_epi16(lanes(n), p);
+  }
+  template <class T>
+  static void store_bits(T* p, __m256i bits) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), bits);
+  }
+  template <class T>
+  static void store_bits_partial(T* p, __m256i bits, int n) {
+    _mm256_mask_storeu_epi16(p, lanes(n), bits);
+  }
+
+  static vf load(const Eigen::half* p) { return from_half(load_bits(p)); }
+  static void store(Eigen::half* p, vf v) { store_bits(p, to_half(v)); }
+  static vf load_partial(const Eigen::half* p, int n) { return from_half(load_bits_partial(p, n)); }
+  static void store_partial(Eigen::half* p, vf v, int n) { store_bits_partial(p, to_half(v), n); }
+
+  static vf load(const Eigen::bfloat16* p) { return from_bfloat16(load_bits(p)); }
+  static void store(Eigen::bfloat16* p, vf v) { store_bits(p, to_bfloat16(v)); }
+  static vf load_partial(const Eigen::bfloat16* p, int n) {
+    return from_bfloat16(load_bits_partial(p, n));
+  }
+  static void store_partial(Eigen::bfloat16* p, vf v, int n) {
+    store_bits_partial(p, to_bfloat16(v), n);
+  }
+
+  static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+  static vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+  static vf fmsub(vf a, vf b, vf c) { return _mm512_fmsub_ps(a, b, c); }
+  static vf swap_pairs(vf v) { return _mm512_permute_ps(v, 0xB1); }
+
+  static vd set1_d(double x) { return _mm512_set1_pd(x); }
+  static vd load_d(const double* p) { return _mm512_loadu_pd(p); }
+  static vd add_d(vd a, vd b) { return _mm512_add_pd(a, b); }
+  static vd sub_d(vd a, vd b) { return _mm512_sub_pd(a, b); }
+  static vd mul_d(vd a, vd b) { return _mm512_mul_pd(a, b); }
+  static vd fma_d(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+  static vd round_d(vd a) {
+    return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static void store_d_as_f(float* p, vd v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+
+  // See the AVX2 version: odd q swaps sin and cos; bit 1 of q and of q + 1
+  // give the signs of sin and cos.
+  static void quadrant_fixup(vd quadrant, vd& s, vd& c) {
+    const __m512i q = _mm512_cvtpd_epi64(quadrant);
+    const __mmask8 odd = _mm512_test_epi64_mask(q, _mm512_set1_epi64(1));
+    const __m512d swapped_s = _mm512_mask_blend_pd(odd, s, c);
+    const __m512d swapped_c = _mm512_mask_blend_pd(odd, c, s);
+    const __m512i sign = _mm512_set1_epi64(INT64_MIN);
+    const __m512i s_sign = _mm512_and_si512(_mm512_slli_epi64(q, 62), sign);
+    const __m512i c_sign =
+        _mm512_and_si512(_mm512_slli_epi64(_mm512_add_epi64(q, _mm512_set1_epi64(1)), 62), sign);
+    s = _mm512_xor_pd(swapped_s, _mm512_castsi512_pd(s_sign));
+    c = _mm512_xor_pd(swapped_c, _mm512_castsi512_pd(c_sign));
+  }
+};
+
+#include "kernel-inl.hpp"
+
+}  // namespace avx512
+}  // namespace ROPEKIT_TU_NAMESPACE
+}  // namespace detail
+ROPEKIT_END_NAMESPACE
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+ROPEKIT_TARGET_POP
+
+#endif  // ROPEKIT_COMPILE_AVX512
+#endif  // ROPEKIT_DETAIL_X86_AVX512_HPP

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every SIMD path against the scalar reference: every policy, both layouts,
+// every storage type, rotary_dim 2..64 (all even) and a spread to 512, head
+// counts 1..40, unaligned and strided views, positions up to 2^31-1.
+//
+// Tolerance for float storage, per pair (a, b) rotated with attention
+// factor m: |simd - reference| <= 4 * 2^-24 * m * (|a| + |b|). Both paths
+// use cos/sin rounded to float (they agree to the last bit or differ by
+// one float ulp, <= 2^-24); the SIMD product and fused add round twice
+// (<= 2 * 2^-24 * m * max(|a|, |b|)); the reference rounds once. A bound in
+// ulps of the result would fail where a*c and b*s cancel, so the bound is
+// scaled to the pair's magnitude instead. Half and bfloat16 must equal the
+// same path's float result rounded once, bit for bit.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace {
+
+using namespace ropekit;
+using namespace ropekit_test;
+
+const std::int64_t kIds[] = {0, 1, 4095, 131071, 1000003, 2147483647};
+constexpr std::int64_t kTokens = 6;
+
+std::vector<Isa> simd_paths() {
+  std::vector<Isa> paths;
+  for (Isa isa : available_isas())
+    if (isa != Isa::scalar) paths.push_back(isa);
+  return paths;
+}
+
+// Forces `isa` for the scope, then restores whatever was forced before.
+class ScopedIsa {
+ public:
+  explicit ScopedIsa(Isa isa) : had_(forced_isa(&previous_)) { force_isa(isa); }
+  ~ScopedIsa() {
+    if (had_) force_isa(previous_);
+    else clear_forced_isa();
+  }
+
+ private:
+  Isa previous_ = Isa::scalar;
+  bool had_;
+};
+
+// How the heads sit in memory.
+enum class Placement { contiguous, unaligned, padded_strides, head_major };
+
+struct Geometry {
+  std::int64_t token_stride, head_stride, offset, size;
+};
+
+Geometry geometry(Placement placement, std::int64_t heads, std::int64_t head_dim) {
+  switch (placement) {
+    case Placement::unaligned:  // one element in: every vector load misaligned
+      return {heads * head_dim, head_dim, 1, kTokens * heads * head_dim + 1};
+    case Placement::padded_strides:
+      return {heads * (head_dim + 5) + 3, head_dim + 5, 0, kTokens * (heads * (head_dim + 5) + 3)};
+    case Placement::head_major:
+      return {head_dim, kTokens * head_dim, 0, kTokens * heads * head_dim};
+    default:
+      return {heads * head_dim, head_dim, 0, kTokens * heads * head_dim};
+  }
+}
+
+// Sentinel-filled buffer with random values in the heads.
+template <class T>
+std::vector<T> make_buffer(const Geometry& g, std::int64_t heads, std::int64_t head_dim,
+                           unsigned seed) {
+  std::vector<T> buffer(static_cast<std::size_t>(g.size), T(-7.0f));
+  const auto values = random_values<T>(static_cast<std::size_t>(kTokens * heads * head_dim), seed);
+  std::size_t v = 0;
+  for (std::int64_t t = 0; t < kTokens; ++t)
+    for (std::int64_t h = 0; h < heads; ++h)
+      for (std::int64_t i = 0; i < head_dim; ++i)
+        buffer[static_cast<std::size_t>(g.offset + t * g.token_stride + h * g.head_stride + i)] = values[v++];
+  return buffer;
+}
+
+template <class T, Layout L>
+std::vector<T> rotated(Isa isa, PolicyRope<T, L>& rope, std::vector<T> buffer, const Geometry& g,
+                       std::int64_t heads) {
+  ScopedIsa scoped(isa);
+  rope.apply_q(HeadView<T>(buffer.data() + g.offset, kTokens, heads, rope.dims().head_dim(),
+                           g.token_stride, g.head_stride),
+               Positions(kIds, kTokens));
+  return buffer;
+}
+
+// Fresh ropes of one policy: one per path compared (length-dependent
+// policies advance their state on the call) and a float one.
+template <class T, Layout L>
+struct RopeTriple {
+  std::unique_ptr<PolicyRope<T, L>> simd, reference;
+  std::unique_ptr<PolicyRope<float, L>> wide;
+};
+
+template <class T, Layout L, class Policy>
+RopeTriple<T, L> ropes_of(const Policy& policy, const RotaryDims& dims) {
+  return {std::make_unique<PolicyRopeOf<Policy, T, L>>(dims, policy),
+          std::make_unique<PolicyRopeOf<Policy, T, L>>(dims, policy),
+          std::make_unique<PolicyRopeOf<Policy, float, L>>(dims, policy)};
+}
+
+template <class T, Layout L>
+void compare(Isa isa, const RopeTriple<T, L>& ropes, std::int64_t heads, Placement placement,
+             const std::string& what) {
+  const RotaryDims dims = ropes.simd->dims();
+  SCOPED_TRACE(what + " " + ropes.simd->name() + " isa=" + isa_name(isa) + " d=" +
+               std::to_string(dims.rotary_dim()) + "/" + std::to_string(dims.head_dim()) +
+               " heads=" + std::to_string(heads) + " placement=" +
+               std::to_string(static_cast<int>(placement)) + " " + storage_name<T>() + " " +
+               layout_name(L));
+  const Geometry g = geometry(placement, heads, dims.head_dim());
+  const auto input = make_buffer<T>(g, heads, dims.head_dim(), 17);
+  const auto simd = rotated(isa, *ropes.simd, input, g, heads);
+  const auto reference = rotated(Isa::scalar, *ropes.reference, input, g, heads);
+  if constexpr (std::is_same_v<T, double>) {
+    ASSERT_TRUE(bytes_equal(simd, reference)) << "double storage must take the scalar path";
+    return;
+  }
+  const double m = ropes.simd->table().attention_factor();
+  const std::int64_t half = dims.pairs();
+  std::vector<bool> in_rotary(input.size(), false);
+  for (std::int64_t t = 0; t < kTokens; ++t)
+    for (std::int64_t h = 0; h < heads; ++h) {
+      const std::int64_t base = g.offset + t * g.token_stride + h * g.head_stride;
+      for (std::int64_t j = 0; j < half; ++j) {
+        const auto i0 = static_cast<std::size_t>(base + (L == Layout::half_split ? j : 2 * j));
+        const auto i1 = static_cast<std::size_t>(base + (L == Layout::half_split ? j + half : 2 * j + 1));
+        in_rotary[i0] = in_rotary[i1] = true;
+        const double magnitude = std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1]));
+        // float: the bound above; half/bfloat16: one rounding of T on top.
+        const double bound = 4 * 0x1p-24 * m * magnitude +
+                             (std::is_same_v<T, float> ? 0.0 : 2 * unit_roundoff<T>() * m * magnitude);
+        ASSERT_NEAR(to_double(simd[i0]), to_double(reference[i0]), bound) << "t=" << t << " h=" << h << " j=" << j;
+        ASSERT_NEAR(to_double(simd[i1]), to_double(reference[i1]), bound) << "t=" << t << " h=" << h << " j=" << j;
+      }
+    }
+  // Everything else (partial-rotary tails, padding, the element before an
+  // unaligned view) is untouched.
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    if (!in_rotary[i]) {
+      ASSERT_EQ(std::memcmp(&simd[i], &input[i], sizeof(T)), 0) << "element " << i;
+    }
+  }
+
+  if constexpr (!std::is_same_v<T, float>) {
+    // The same path on the widened values, rounded once, gives the same bits.
+    std::vector<float> wide(input.size());
+    for (std::size_t i = 0; i < input.size(); ++i) wide[i] = static_cast<float>(input[i]);
+    const auto wide_out = rotated(isa, *ropes.wide, wide, g, heads);
+    for (std::size_t i = 0; i < input.size(); ++i) {
+      const T rounded(wide_out[i]);
+      ASSERT_EQ(std::memcmp(&simd[i], &rounded, sizeof(T)), 0) << "element " << i;
+    }
+  }
+}
+
+template <class F>
+void for_each_storage_and_layout(F&& f) {
+  f(Config<float, Layout::half_split>{});
+  f(Config<float, Layout::interleaved>{});
+  f(Config<Eigen::half, Layout::half_split>{});
+  f(Config<Eigen::half, Layout::interleaved>{});
+  f(Config<Eigen::bfloat16, Layout::half_split>{});
+  f(Config<Eigen::bfloat16, Layout::interleaved>{});
+  f(Config<double, Layout::half_split>{});
+  f(Config<double, Layout::interleaved>{});
+}
+
+class SimdPaths : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (simd_paths().empty()) GTEST_SKIP() << "no SIMD path compiled in or supported here";
+  }
+};
+
+TEST_F(SimdPaths, EveryRotaryDim) {
+  std::vector<std::int64_t> dims;
+  for (std::int64_t d = 2; d <= 64; d += 2) dims.push_back(d);
+  for (std::int64_t d : {66, 70, 80, 96, 126, 128, 130, 160, 192, 256, 320, 384, 510, 512}) dims.push_back(d);
+  for (Isa isa : simd_paths())
+    for (std::int64_t d : dims)
+      for_each_storage_and_layout([&](auto config) {
+        using C = decltype(config);
+        // Partial rotary with a 6-channel tail.
+        compare(isa, ropes_of<typename C::type, C::layout>(scaling::Default(10000.0), RotaryDims(d + 6, d)),
+                3, Placement::contiguous, "rotary sweep");
+      });
+}
+
+TEST_F(SimdPaths, EveryHeadCount) {
+  for (Isa isa : simd_paths())
+    for (std::int64_t heads = 1; heads <= 40; ++heads)
+      for_each_storage_and_layout([&](auto config) {
+        using C = decltype(config);
+        compare(isa,
+                ropes_of<typename C::type, C::layout>(scaling::Default(500000.0), RotaryDims(heads % 2 ? 96 : 128)),
+                heads, Placement::contiguous, "head sweep");
+      });
+}
+
+TEST_F(SimdPaths, UnalignedAndStridedViews) {
+  for (Isa isa : simd_paths())
+    for (Placement placement : {Placement::unaligned, Placement::padded_strides, Placement::head_major})
+      for (std::int64_t d : {24, 80, 128})
+        for_each_storage_and_layout([&](auto config) {
+          using C = decltype(config);
+          compare(isa, ropes_of<typename C::type, C::layout>(scaling::Linear(2.0), RotaryDims(d + 2, d)), 5,
+                  placement, "views");
+        });
+}
+
+TEST_F(SimdPaths, EveryPolicy) {
+  for (Isa isa : simd_paths())
+    for (std::int64_t d : {64, 128})
+      for_each_storage_and_layout([&](auto config) {
+        using T = typename decltype(config)::type;
+        constexpr Layout L = decltype(config)::layout;
+        auto simd = policy_ropes<T, L>(RotaryDims(d));
+        auto reference = policy_ropes<T, L>(RotaryDims(d));
+        auto wide = policy_ropes<float, L>(RotaryDims(d));
+        for (std::size_t i = 0; i < simd.size(); ++i)
+          compare(isa, RopeTriple<T, L>{std::move(simd[i]), std::move(reference[i]), std::move(wide[i])}, 4,
+                  Placement::contiguous, "policies");
+      });
+}
+
+// Multimodal positions: each pair reads its own axis, on every path.
+TEST_F(SimdPaths, MultiAxisPositions) {
+  const RotaryDims dims(128);
+  const scaling::Mrope<> policy({16, 24, 24}, scaling::Default(1000000.0));
+  const std::int64_t ids[3 * 2] = {5, 900000, 7, 12, 2147483647, 3};  // [axis][token]
+  for (Isa isa : simd_paths()) {
+    auto input = random_values<float>(2 * 4 * 128, 3);
+    auto simd = input, reference = input;
+    {
+      ScopedIsa scoped(isa);
+      Rope<scaling::Mrope<>> rope(dims, policy);
+      rope.apply_q(token_major_view(simd.data(), 2, 4, 128), Positions::multi_axis(ids, 3, 2, 2));
+    }
+    {
+      ScopedIsa scoped(Isa::scalar);
+      Rope<scaling::Mrope<>> rope(dims, policy);
+      rope.apply_q(token_major_view(reference.data(), 2, 4, 128), Positions::multi_axis(ids, 3, 2, 2));
+    }
+    for (std::size_t i = 0; i < input.size(); ++i)
+      ASSERT_NEAR(simd[i], reference[i], 4 * 0x1p-24 * 4.0) << isa_name(isa) << " " << i;
+  }
+}
+
+// The optional cos/sin cache gives the same bits as forming cos/sin per token.
+TEST_F(SimdPaths, CosSinCacheMatchesOnTheFly) {
+  for (Isa isa : available_isas()) {
+    ScopedIsa scoped(isa);
+    Rope<scaling::Yarn, gptj> rope(RotaryDims(80), scaling::Yarn(4.0, 4096, 10000.0));
+    const CosSinCache cache(rope.table(), 70000);
+    EXPECT_EQ(cache.isa(), isa);
+    const std::int64_t ids[5] = {0, 69999, 4096, 31, 65536};
+    auto x = random_values<Eigen::bfloat16>(5 * 3 * 80, 4);
+    auto y = x;
+    rope.apply_q(token_major_view(x.data(), 5, 3, 80), Positions(ids, 5));
+    rotate<gptj>(cache, rope.dims(), token_major_view(y.data(), 5, 3, 80), Positions(ids, 5));
+    EXPECT_TRUE(bytes_equal(x, y)) << isa_name(isa);
+    const std::int64_t beyond[1] = {70000};
+    EXPECT_THROW(rotate<gptj>(cache, rope.dims(), token_major_view(y.data(), 1, 3, 80), Positions(beyond, 1)),
+                 std::invalid_argument);
+  }
+}
+
+// Splitting one call over token and head ranges (an engine's own thread
+// pool) or over OpenMP threads gives the same bits as one call.
+TEST_F(SimdPaths, RangesAndParallelMatchOneCall) {
+  Rope<scaling::Default> rope(RotaryDims(128), scaling::Default(500000.0));
+  const auto q0 = random_values<float>(kTokens * 32 * 128, 5);
+  const auto k0 = random_values<float>(kTokens * 8 * 128, 6);
+  auto q = q0, k = k0;
+  rope.apply(token_major_view(q.data(), kTokens, 32, 128), token_major_view(k.data(), kTokens, 8, 128),
+             Positions(kIds, kTokens));
+  auto q2 = q0, k2 = k0;
+  const auto qv = token_major_view(q2.data(), kTokens, 32, 128);
+  const auto kv = token_major_view(k2.data(), kTokens, 8, 128);
+  const Positions all(kIds, kTokens);
+  rotate<neox>(rope.table(), rope.dims(), qv.token_range(0, 2), kv.token_range(0, 2), all.token_range(0, 2));
+  rotate<neox>(rope.table(), rope.dims(), qv.token_range(2, 4).head_range(0, 10), all.token_range(2, 4));
+  rotate<neox>(rope.table(), rope.dims(), qv.token_range(2, 4).head_range(10, 22), all.token_range(2, 4));
+  rotate<neox>(rope.table(), rope.dims(), kv.token_range(2, 4), all.token_range(2, 4));
+  EXPECT_TRUE(bytes_equal(q, q2));
+  EXPECT_TRUE(bytes_equal(k, k2));
+  for (int threads : {1, 2, 3, 8}) {
+    auto q3 = q0, k3 = k0;
+    parallel_apply(rope, token_major_view(q3.data(), kTokens, 32, 128),
+                   token_major_view(k3.data(), kTokens, 8, 128), Positions(kIds, kTokens), threads);
+    EXPECT_TRUE(bytes_equal(q, q3)) << threads;
+    EXPECT_TRUE(bytes_equal(k, k3)) << threads;
+  }
+}
+
+TEST(Dispatch, ForcingAnUnavailablePathThrowsBeforeWriting) {
+  const auto usable = available_isas();
+  for (Isa isa : {Isa::avx2, Isa::avx512, Isa::neon}) {
+    if (std::find(usable.begin(), usable.end(), isa) != usable.end()) continue;
+    ScopedIsa scoped(isa);
+    Rope<scaling::Default> rope(RotaryDims(8));
+    auto x = random_values<float>(8, 1);
+    const auto x0 = x;
+    EXPECT_THROW(rope.apply_q(token_major_view(x.data(), 1, 1, 8), Positions::starting_at(3)),
+                 std::invalid_argument)
+        << isa_name(isa);
+    EXPECT_TRUE(bytes_equal(x, x0));
+  }
+  EXPECT_THROW(parse_isa("sse9", "ROPEKIT_FORCE_ISA"), std::invalid_argument);
+}
+
+}  // namespace
