@@ -6,8 +6,11 @@
 // (impl: ropekit, ropekit_omp2, naive_loop, eigen_array) and the baselines
 // inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... . Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
-// pass's bytes/s on the same buffers, measured in the same case right before
-// the timed loop. A summary of the ratios prints on stderr at the end.
+// pass's bytes/s on the same buffers, measured in the same case in
+// alternating rounds after the timed loop; the default-policy half-split
+// cases (float, bfloat16) also carry `speedup_vs_scalar` against the scalar
+// reference path, and ropekit_omp2 cases `speedup_vs_1thread`. A summary of
+// the ratios prints on stderr at the end.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -41,23 +44,34 @@ struct Case {
   }
 };
 
-// Runs f in the timed loop and sets bytes, tokens/s and roofline_ratio.
-template <class F>
-void timed(benchmark::State& state, F&& f, std::size_t bytes, std::int64_t tokens,
-           double inplace_seconds) {
+// Rotation time over in-place pass time on the same buffers, robust to the
+// noise of a shared machine: five alternating rounds of each, best of each.
+template <class Rotation, class Pass>
+double roofline_ratio(Rotation&& rotation, Pass&& pass) {
+  double best_rotation = 1e30, best_pass = 1e30;
+  for (int round = 0; round < 5; ++round) {
+    best_pass = std::min(best_pass, seconds_per_call(pass, 0.01));
+    best_rotation = std::min(best_rotation, seconds_per_call(rotation, 0.01));
+  }
+  return best_pass / best_rotation;
+}
+
+// Runs f in the timed loop and sets wall-clock bytes/s and tokens/s (also
+// right for the multi-threaded cases, whose CPU time Google Benchmark would
+// count for the main thread only), and roofline_ratio when `pass` is given.
+template <class F, class Pass>
+void timed(benchmark::State& state, F&& f, std::size_t bytes, std::int64_t tokens, Pass* pass) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   for (auto _ : state) {
     f();
     benchmark::ClobberMemory();
   }
-  // Wall-clock rates (also right for the multi-threaded cases, whose CPU
-  // time Google Benchmark would count for the main thread only).
   const double seconds = std::chrono::duration<double>(clock::now() - start).count();
   const auto iterations = static_cast<double>(state.iterations());
   state.counters["bytes_per_second"] = iterations * 2.0 * static_cast<double>(bytes) / seconds;
   state.counters["tokens/s"] = iterations * static_cast<double>(tokens) / seconds;
-  if (inplace_seconds > 0) state.counters["roofline_ratio"] = inplace_seconds / (seconds / iterations);
+  if (pass != nullptr) state.counters["roofline_ratio"] = roofline_ratio(f, *pass);
 }
 
 template <class T, Layout L, class Policy>
@@ -69,31 +83,43 @@ void ropekit_case(benchmark::State& state, Case c, Policy policy, int threads) {
   const auto positions = ropekit::Positions::starting_at(c.first_position());
   rope.apply(q, k, positions);  // setup: length-dependent policies settle their table
   const float one = runtime_one();
-  const double inplace = seconds_per_call([&] { inplace_pass(b, one); });
+  auto pass = [&] { inplace_pass(b, one); };
   if (threads <= 1) {
-    timed(state, [&] { rope.apply(q, k, positions); }, b.bytes(), c.tokens, inplace);
+    auto rotate = [&] { rope.apply(q, k, positions); };
+    timed(state, rotate, b.bytes(), c.tokens, &pass);
+    if constexpr (std::is_same_v<Policy, scaling::Default> && L == ropekit::neox &&
+                  !std::is_same_v<T, Eigen::half>) {
+      // The SIMD path's speed-up over the scalar reference, alternating rounds.
+      state.counters["speedup_vs_scalar"] = roofline_ratio(rotate, [&] {
+        ropekit::Isa before = ropekit::Isa::scalar;
+        const bool was_forced = ropekit::forced_isa(&before);
+        ropekit::force_isa(ropekit::Isa::scalar);
+        rotate();
+        if (was_forced) ropekit::force_isa(before);
+        else ropekit::clear_forced_isa();
+      });
+    }
     return;
   }
-  const double one_thread = seconds_per_call([&] { rope.apply(q, k, positions); });
-  const auto start = std::chrono::steady_clock::now();
-  timed(state, [&] { ropekit::parallel_apply(rope, q, k, positions, threads); }, b.bytes(), c.tokens,
-        inplace);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  state.counters["speedup_vs_1thread"] = one_thread / (seconds / static_cast<double>(state.iterations()));
+  auto parallel = [&] { ropekit::parallel_apply(rope, q, k, positions, threads); };
+  timed(state, parallel, b.bytes(), c.tokens, &pass);
+  // The thread speed-up, alternating rounds like the roofline ratio.
+  state.counters["speedup_vs_1thread"] =
+      roofline_ratio(parallel, [&] { rope.apply(q, k, positions); });
 }
 
 template <class T>
 void inplace_case(benchmark::State& state, Case c) {
   auto& b = buffers<T>(*c.shape, c.tokens);
   const float one = runtime_one();
-  timed(state, [&] { inplace_pass(b, one); }, b.bytes(), c.tokens, 0.0);
+  timed(state, [&] { inplace_pass(b, one); }, b.bytes(), c.tokens, static_cast<void (*)()>(nullptr));
 }
 
 template <class T>
 void memcpy_case(benchmark::State& state, Case c) {
   auto& b = buffers<T>(*c.shape, c.tokens);
   b.copy_target();
-  timed(state, [&] { memcpy_pass(b); }, b.bytes(), c.tokens, 0.0);
+  timed(state, [&] { memcpy_pass(b); }, b.bytes(), c.tokens, static_cast<void (*)()>(nullptr));
 }
 
 template <bool kEigen>
@@ -109,8 +135,8 @@ void naive_case(benchmark::State& state, Case c, bool interleaved) {
     }
   };
   const float one = runtime_one();
-  const double inplace = seconds_per_call([&] { inplace_pass(b, one); });
-  timed(state, run, b.bytes(), c.tokens, inplace);
+  auto pass = [&] { inplace_pass(b, one); };
+  timed(state, run, b.bytes(), c.tokens, &pass);
 }
 
 template <class F>
@@ -187,10 +213,14 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       const auto found = run.counters.find("roofline_ratio");
-      if (found != run.counters.end() && run.run_type == Run::RT_Iteration)
+      if (found != run.counters.end() && run.run_type == Run::RT_Iteration) {
+        if (ratios_.count(run.benchmark_name()) == 0) order_.push_back(run.benchmark_name());
         ratios_[run.benchmark_name()] = found->second.value;
+      }
       const auto speedup = run.counters.find("speedup_vs_1thread");
       if (speedup != run.counters.end()) speedups_[run.benchmark_name()] = speedup->second.value;
+      const auto scalar = run.counters.find("speedup_vs_scalar");
+      if (scalar != run.counters.end()) scalar_speedups_[run.benchmark_name()] = scalar->second.value;
     }
     inner_->ReportRuns(runs);
   }
@@ -205,8 +235,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
     std::fprintf(stderr, "%-44s %9s %9s %9s %9s %9s %9s\n", "case", "f32 neox", "f32 gptj", "bf16 neox",
                  "f16 neox", "naive", "eigen");
     std::map<std::string, bool> seen;
-    for (const auto& [name, ratio] : ratios_) {
-      (void)ratio;
+    for (const std::string& name : order_) {  // registration order: models, then phases
       // ropekit/<model>/<phase>/<dtype>/<layout>/<policy>
       if (name.rfind("ropekit/", 0) != 0) continue;
       const auto parts = split(name);
@@ -224,7 +253,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
                    get("naive_loop", "f32", "neox"), get("eigen_array", "f32", "neox"));
     }
     std::fprintf(stderr, "\nevery policy, llama3_8b f32 neox (ratio to the default policy)\n");
-    for (const auto& [name, ratio] : ratios_) {
+    for (const std::string& name : order_) {
+      const double ratio = ratios_.at(name);
       const auto parts = split(name);
       if (parts.size() != 6 || parts[0] != "ropekit" || parts[1] != "llama3_8b" || parts[3] != "f32" ||
           parts[4] != "neox")
@@ -235,6 +265,11 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
     }
     for (const auto& [name, speedup] : speedups_)
       std::fprintf(stderr, "%s: %.2fx one thread\n", name.c_str(), speedup);
+    for (const std::string& name : order_) {
+      const auto found = scalar_speedups_.find(name);
+      if (found != scalar_speedups_.end())
+        std::fprintf(stderr, "%s: %.1fx the scalar path\n", name.c_str(), found->second);
+    }
   }
 
   static std::vector<std::string> split(const std::string& name) {
@@ -249,7 +284,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   }
 
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::map<std::string, double> ratios_, speedups_;
+  std::map<std::string, double> ratios_, speedups_, scalar_speedups_;
+  std::vector<std::string> order_;
 };
 
 }  // namespace

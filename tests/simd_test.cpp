@@ -303,6 +303,43 @@ TEST_F(SimdPaths, RangesAndParallelMatchOneCall) {
   }
 }
 
+// Calls too large for the cache prefetch and, for float, visit heads in
+// another order (kernel-inl.hpp, head_major): the bits must not change. The
+// same tokens rotated in cache-sized pieces are the comparison; a partial
+// rotary_dim of 84 (42 pairs = 32 + 8 + 2) takes every loop of the kernel.
+template <class T, Layout L>
+void expect_streaming_matches_pieces(Isa isa) {
+  SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(L));
+  constexpr std::int64_t tokens = 4096, q_heads = 4, k_heads = 2, head_dim = 90;
+  Rope<scaling::Linear, L> rope(RotaryDims(head_dim, 84), scaling::Linear(4.0, 500000.0));
+  const auto q0 = random_values<T>(tokens * q_heads * head_dim, 8);
+  const auto k0 = random_values<T>(tokens * k_heads * head_dim, 9);
+  const Positions positions = Positions::starting_at(2147479000);
+  auto q = q0, k = k0;
+  {
+    ScopedIsa scoped(isa);
+    rope.apply(token_major_view(q.data(), tokens, q_heads, head_dim),
+               token_major_view(k.data(), tokens, k_heads, head_dim), positions);
+  }
+  auto q_pieces = q0, k_pieces = k0;
+  const auto qv = token_major_view(q_pieces.data(), tokens, q_heads, head_dim);
+  const auto kv = token_major_view(k_pieces.data(), tokens, k_heads, head_dim);
+  ScopedIsa scoped(isa);
+  for (std::int64_t t = 0; t < tokens; t += 8)
+    rope.apply(qv.token_range(t, 8), kv.token_range(t, 8), positions.token_range(t, 8));
+  EXPECT_TRUE(bytes_equal(q, q_pieces));
+  EXPECT_TRUE(bytes_equal(k, k_pieces));
+}
+
+TEST_F(SimdPaths, CallsThatStreamFromMemoryMatchSmallCalls) {
+  for (Isa isa : simd_paths()) {
+    expect_streaming_matches_pieces<float, Layout::half_split>(isa);
+    expect_streaming_matches_pieces<float, Layout::interleaved>(isa);
+    expect_streaming_matches_pieces<Eigen::half, Layout::half_split>(isa);
+    expect_streaming_matches_pieces<Eigen::bfloat16, Layout::interleaved>(isa);
+  }
+}
+
 TEST(Dispatch, ForcingAnUnavailablePathThrowsBeforeWriting) {
   const auto usable = available_isas();
   for (Isa isa : {Isa::avx2, Isa::avx512, Isa::neon}) {

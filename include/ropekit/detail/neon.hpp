@@ -26,23 +26,31 @@ namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace neon {
 
+#include "short_io-inl.hpp"
+
 struct ops {
   static constexpr int kF = 4;
   static constexpr int kD = 2;
   using vf = float32x4_t;
+  // Whether partial loads/stores are single masked instructions.
+  static constexpr bool kNativeMasks = false;
   using vd = float64x2_t;
+  using vi = int32x4_t;
 
   static vf load(const float* p) { return vld1q_f32(p); }
   static void store(float* p, vf v) { vst1q_f32(p, v); }
   static vf load_partial(const float* p, int n) {
-    float tmp[4] = {};
-    std::memcpy(tmp, p, static_cast<std::size_t>(n) * sizeof(float));
-    return vld1q_f32(tmp);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+    const std::size_t size = static_cast<std::size_t>(n) * sizeof(float), low = size < 8 ? size : 8;
+    return vreinterpretq_f32_u64(
+        vcombine_u64(vcreate_u64(load_short(bytes, low)), vcreate_u64(load_short(bytes + low, size - low))));
   }
   static void store_partial(float* p, vf v, int n) {
-    float tmp[4];
-    vst1q_f32(tmp, v);
-    std::memcpy(p, tmp, static_cast<std::size_t>(n) * sizeof(float));
+    auto* bytes = reinterpret_cast<unsigned char*>(p);
+    const std::size_t size = static_cast<std::size_t>(n) * sizeof(float), low = size < 8 ? size : 8;
+    const uint64x2_t bits = vreinterpretq_u64_f32(v);
+    store_short(bytes, vgetq_lane_u64(bits, 0), low);
+    store_short(bytes + low, vgetq_lane_u64(bits, 1), size - low);
   }
 
   template <class T>
@@ -51,9 +59,8 @@ struct ops {
   }
   template <class T>
   static uint16x4_t load_bits_partial(const T* p, int n) {
-    std::uint16_t tmp[4] = {};
-    std::memcpy(tmp, p, static_cast<std::size_t>(n) * 2);
-    return vld1_u16(tmp);
+    return vreinterpret_u16_u64(vcreate_u64(
+        load_short(reinterpret_cast<const unsigned char*>(p), static_cast<std::size_t>(n) * 2)));
   }
   template <class T>
   static void store_bits(T* p, uint16x4_t bits) {
@@ -61,9 +68,8 @@ struct ops {
   }
   template <class T>
   static void store_bits_partial(T* p, uint16x4_t bits, int n) {
-    std::uint16_t tmp[4];
-    vst1_u16(tmp, bits);
-    std::memcpy(p, tmp, static_cast<std::size_t>(n) * 2);
+    store_short(reinterpret_cast<unsigned char*>(p), vget_lane_u64(vreinterpret_u64_u16(bits), 0),
+                static_cast<std::size_t>(n) * 2);
   }
 
   // FCVT rounds to nearest even under the default FPCR, like F16C.
@@ -96,11 +102,17 @@ struct ops {
     store_bits_partial(p, to_bfloat16(v), n);
   }
 
+  static vf set1(float x) { return vdupq_n_f32(x); }
   static vf mul(vf a, vf b) { return vmulq_f32(a, b); }
   static vf fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
   // a*b - c, fused: -c + a*b (negation is exact).
   static vf fmsub(vf a, vf b, vf c) { return vfmaq_f32(vnegq_f32(c), a, b); }
   static vf swap_pairs(vf v) { return vrev64q_f32(v); }
+  // Stores [a0 b0 a1 b1 a2 b2 a3 b3] at p.
+  static void zip(vf a, vf b, float* p) {
+    vst1q_f32(p, vzip1q_f32(a, b));
+    vst1q_f32(p + 4, vzip2q_f32(a, b));
+  }
 
   static vd set1_d(double x) { return vdupq_n_f64(x); }
   static vd load_d(const double* p) { return vld1q_f64(p); }
@@ -108,21 +120,24 @@ struct ops {
   static vd sub_d(vd a, vd b) { return vsubq_f64(a, b); }
   static vd mul_d(vd a, vd b) { return vmulq_f64(a, b); }
   static vd fma_d(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
+  static vd fms_d(vd a, vd b, vd c) { return vfmaq_f64(vnegq_f64(c), a, b); }
   static vd round_d(vd a) { return vrndnq_f64(a); }
-  static void store_d_as_f(float* p, vd v) { vst1_f32(p, vcvt_f32_f64(v)); }
+  static vf to_float(vd lo, vd hi) { return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi); }
+  static vi to_int(vd lo, vd hi) {
+    return vcombine_s32(vmovn_s64(vcvtnq_s64_f64(lo)), vmovn_s64(vcvtnq_s64_f64(hi)));
+  }
 
   // See the AVX2 version.
-  static void quadrant_fixup(vd quadrant, vd& s, vd& c) {
-    const int64x2_t q = vcvtnq_s64_f64(quadrant);
-    const uint64x2_t odd = vtstq_s64(q, vdupq_n_s64(1));
-    const float64x2_t swapped_s = vbslq_f64(odd, c, s);
-    const float64x2_t swapped_c = vbslq_f64(odd, s, c);
-    const uint64x2_t sign = vdupq_n_u64(0x8000000000000000ull);
-    const uint64x2_t s_sign = vandq_u64(vreinterpretq_u64_s64(vshlq_n_s64(q, 62)), sign);
-    const uint64x2_t c_sign =
-        vandq_u64(vreinterpretq_u64_s64(vshlq_n_s64(vaddq_s64(q, vdupq_n_s64(1)), 62)), sign);
-    s = vreinterpretq_f64_u64(veorq_u64(vreinterpretq_u64_f64(swapped_s), s_sign));
-    c = vreinterpretq_f64_u64(veorq_u64(vreinterpretq_u64_f64(swapped_c), c_sign));
+  static void quadrant_fixup(vi q, vf& s, vf& c) {
+    const uint32x4_t odd = vtstq_s32(q, vdupq_n_s32(1));
+    const float32x4_t swapped_s = vbslq_f32(odd, c, s);
+    const float32x4_t swapped_c = vbslq_f32(odd, s, c);
+    const uint32x4_t sign = vdupq_n_u32(0x80000000u);
+    const uint32x4_t s_sign = vandq_u32(vreinterpretq_u32_s32(vshlq_n_s32(q, 30)), sign);
+    const uint32x4_t c_sign =
+        vandq_u32(vreinterpretq_u32_s32(vshlq_n_s32(vaddq_s32(q, vdupq_n_s32(1)), 30)), sign);
+    s = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(swapped_s), s_sign));
+    c = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(swapped_c), c_sign));
   }
 };
 

@@ -26,11 +26,16 @@ namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace avx2 {
 
+#include "short_io-inl.hpp"
+
 struct ops {
   static constexpr int kF = 8;
   static constexpr int kD = 4;
   using vf = __m256;
+  // Whether partial loads/stores are single masked instructions.
+  static constexpr bool kNativeMasks = false;
   using vd = __m256d;
+  using vi = __m256i;
 
   // Lanes [0, n) set, for partial float loads and stores.
   static __m256i lane_mask(int n) {
@@ -73,15 +78,23 @@ struct ops {
   }
   template <class T>
   static __m128i load_bits_partial(const T* p, int n) {
-    std::uint16_t tmp[8] = {};
-    std::memcpy(tmp, p, static_cast<std::size_t>(n) * 2);
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(tmp));
+    const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+    const auto size = static_cast<std::size_t>(n) * 2;
+    if (size < 8) return _mm_cvtsi64_si128(static_cast<long long>(load_short(bytes, size)));
+    const __m128i low = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    if (size == 8) return low;
+    return _mm_insert_epi64(low, static_cast<long long>(load_short(bytes + 8, size - 8)), 1);
   }
   template <class T>
   static void store_bits_partial(T* p, __m128i bits, int n) {
-    std::uint16_t tmp[8];
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(tmp), bits);
-    std::memcpy(p, tmp, static_cast<std::size_t>(n) * 2);
+    auto* bytes = reinterpret_cast<unsigned char*>(p);
+    const auto size = static_cast<std::size_t>(n) * 2;
+    if (size < 8) {
+      store_short(bytes, static_cast<std::uint64_t>(_mm_cvtsi128_si64(bits)), size);
+      return;
+    }
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), bits);
+    store_short(bytes + 8, static_cast<std::uint64_t>(_mm_extract_epi64(bits, 1)), size - 8);
   }
 
   static vf load(const Eigen::half* p) { return from_half(load_bits(p)); }
@@ -102,11 +115,19 @@ struct ops {
     store_bits_partial(p, to_bfloat16(v), n);
   }
 
+  static vf set1(float x) { return _mm256_set1_ps(x); }
   static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
   static vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
   static vf fmsub(vf a, vf b, vf c) { return _mm256_fmsub_ps(a, b, c); }
   // [a0 b0 a1 b1 ...] -> [b0 a0 b1 a1 ...]
   static vf swap_pairs(vf v) { return _mm256_permute_ps(v, 0xB1); }
+  // Stores [a0 b0 a1 b1 ... a7 b7] (16 floats) at p.
+  static void zip(vf a, vf b, float* p) {
+    const __m256 low = _mm256_unpacklo_ps(a, b);   // a0 b0 a1 b1 | a4 b4 a5 b5
+    const __m256 high = _mm256_unpackhi_ps(a, b);  // a2 b2 a3 b3 | a6 b6 a7 b7
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(low, high, 0x20));
+    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(low, high, 0x31));
+  }
 
   static vd set1_d(double x) { return _mm256_set1_pd(x); }
   static vd load_d(const double* p) { return _mm256_loadu_pd(p); }
@@ -114,23 +135,27 @@ struct ops {
   static vd sub_d(vd a, vd b) { return _mm256_sub_pd(a, b); }
   static vd mul_d(vd a, vd b) { return _mm256_mul_pd(a, b); }
   static vd fma_d(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
+  static vd fms_d(vd a, vd b, vd c) { return _mm256_fmsub_pd(a, b, c); }
   static vd round_d(vd a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static void store_d_as_f(float* p, vd v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+  static vf to_float(vd lo, vd hi) { return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo)); }
+  // Integer-valued doubles (quarter turns) to int32 lanes, exactly.
+  static vi to_int(vd lo, vd hi) {
+    return _mm256_set_m128i(_mm256_cvtpd_epi32(hi), _mm256_cvtpd_epi32(lo));
+  }
 
-  // Given sin x, cos x and the quarter turn q (an integer-valued double),
-  // make them sin and cos of q*pi/2 + x: odd q swaps them, and the signs
-  // follow bit 1 of q (sin) and of q + 1 (cos).
-  static void quadrant_fixup(vd quadrant, vd& s, vd& c) {
-    const __m256i q = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(quadrant));
-    const __m256d odd = _mm256_castsi256_pd(_mm256_slli_epi64(q, 63));
-    const __m256d swapped_s = _mm256_blendv_pd(s, c, odd);
-    const __m256d swapped_c = _mm256_blendv_pd(c, s, odd);
-    const __m256i sign = _mm256_set1_epi64x(INT64_MIN);
-    const __m256i s_sign = _mm256_and_si256(_mm256_slli_epi64(q, 62), sign);
+  // Given sin x, cos x and the quarter turn q, make them sin and cos of
+  // q*pi/2 + x: odd q swaps them, and the signs follow bit 1 of q (sin) and
+  // of q + 1 (cos).
+  static void quadrant_fixup(vi q, vf& s, vf& c) {
+    const __m256 odd = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));
+    const __m256 swapped_s = _mm256_blendv_ps(s, c, odd);
+    const __m256 swapped_c = _mm256_blendv_ps(c, s, odd);
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+    const __m256i s_sign = _mm256_and_si256(_mm256_slli_epi32(q, 30), sign);
     const __m256i c_sign =
-        _mm256_and_si256(_mm256_slli_epi64(_mm256_add_epi64(q, _mm256_set1_epi64x(1)), 62), sign);
-    s = _mm256_xor_pd(swapped_s, _mm256_castsi256_pd(s_sign));
-    c = _mm256_xor_pd(swapped_c, _mm256_castsi256_pd(c_sign));
+        _mm256_and_si256(_mm256_slli_epi32(_mm256_add_epi32(q, _mm256_set1_epi32(1)), 30), sign);
+    s = _mm256_xor_ps(swapped_s, _mm256_castsi256_ps(s_sign));
+    c = _mm256_xor_ps(swapped_c, _mm256_castsi256_ps(c_sign));
   }
 };
 

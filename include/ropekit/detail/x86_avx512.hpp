@@ -40,7 +40,10 @@ struct ops {
   static constexpr int kF = 16;
   static constexpr int kD = 8;
   using vf = __m512;
+  // Whether partial loads/stores are single masked instructions.
+  static constexpr bool kNativeMasks = true;
   using vd = __m512d;
+  using vi = __m512i;
 
   static __mmask16 lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
 
@@ -100,10 +103,18 @@ struct ops {
     store_bits_partial(p, to_bfloat16(v), n);
   }
 
+  static vf set1(float x) { return _mm512_set1_ps(x); }
   static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
   static vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
   static vf fmsub(vf a, vf b, vf c) { return _mm512_fmsub_ps(a, b, c); }
   static vf swap_pairs(vf v) { return _mm512_permute_ps(v, 0xB1); }
+  // Stores [a0 b0 a1 b1 ... a15 b15] (32 floats) at p.
+  static void zip(vf a, vf b, float* p) {
+    const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    _mm512_storeu_ps(p, _mm512_permutex2var_ps(a, low, b));
+    _mm512_storeu_ps(p + 16, _mm512_permutex2var_ps(a, high, b));
+  }
 
   static vd set1_d(double x) { return _mm512_set1_pd(x); }
   static vd load_d(const double* p) { return _mm512_loadu_pd(p); }
@@ -111,24 +122,30 @@ struct ops {
   static vd sub_d(vd a, vd b) { return _mm512_sub_pd(a, b); }
   static vd mul_d(vd a, vd b) { return _mm512_mul_pd(a, b); }
   static vd fma_d(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+  static vd fms_d(vd a, vd b, vd c) { return _mm512_fmsub_pd(a, b, c); }
   static vd round_d(vd a) {
     return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   }
-  static void store_d_as_f(float* p, vd v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+  static vf to_float(vd lo, vd hi) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+  }
+  static vi to_int(vd lo, vd hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(lo)),
+                              _mm512_cvtpd_epi32(hi), 1);
+  }
 
   // See the AVX2 version: odd q swaps sin and cos; bit 1 of q and of q + 1
   // give the signs of sin and cos.
-  static void quadrant_fixup(vd quadrant, vd& s, vd& c) {
-    const __m512i q = _mm512_cvtpd_epi64(quadrant);
-    const __mmask8 odd = _mm512_test_epi64_mask(q, _mm512_set1_epi64(1));
-    const __m512d swapped_s = _mm512_mask_blend_pd(odd, s, c);
-    const __m512d swapped_c = _mm512_mask_blend_pd(odd, c, s);
-    const __m512i sign = _mm512_set1_epi64(INT64_MIN);
-    const __m512i s_sign = _mm512_and_si512(_mm512_slli_epi64(q, 62), sign);
+  static void quadrant_fixup(vi q, vf& s, vf& c) {
+    const __mmask16 odd = _mm512_test_epi32_mask(q, _mm512_set1_epi32(1));
+    const __m512 swapped_s = _mm512_mask_blend_ps(odd, s, c);
+    const __m512 swapped_c = _mm512_mask_blend_ps(odd, c, s);
+    const __m512i sign = _mm512_set1_epi32(INT32_MIN);
+    const __m512i s_sign = _mm512_and_si512(_mm512_slli_epi32(q, 30), sign);
     const __m512i c_sign =
-        _mm512_and_si512(_mm512_slli_epi64(_mm512_add_epi64(q, _mm512_set1_epi64(1)), 62), sign);
-    s = _mm512_xor_pd(swapped_s, _mm512_castsi512_pd(s_sign));
-    c = _mm512_xor_pd(swapped_c, _mm512_castsi512_pd(c_sign));
+        _mm512_and_si512(_mm512_slli_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(1)), 30), sign);
+    s = _mm512_xor_ps(swapped_s, _mm512_castsi512_ps(s_sign));
+    c = _mm512_xor_ps(swapped_c, _mm512_castsi512_ps(c_sign));
   }
 };
 
