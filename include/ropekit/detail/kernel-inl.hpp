@@ -193,14 +193,14 @@ inline void rotate_pairs_interleaved(T* x, typename ops::vf c0, typename ops::vf
 }
 
 // Visit order of one token's heads. Blocked (two vectors of pairs across all
-// heads, cos/sin held in registers) is fastest in cache and for 16-bit
-// storage, whose conversions hide the strided access. float streaming from
-// memory goes head by head instead, sequential for the prefetchers, reloading
-// cos/sin from L1: on Zen 1, 0.89 against 0.82 of the in-place pass at 16K
-// tokens of Llama-3-8B, while in-cache calls lose a quarter that way.
-template <class T, bool kPrefetch>
+// heads, cos/sin held in registers) is fastest in cache, where head by head
+// loses a quarter, and for half-split 16-bit storage. Calls streaming from
+// memory otherwise go head by head, sequential for the prefetchers, reloading
+// cos/sin from L1: on Zen 1 at 16K tokens of Llama-3-8B, float half-split
+// 0.89 against 0.82 of the in-place pass, interleaved 16-bit ~10% faster.
+template <class T, bool kPrefetch, Layout L>
 constexpr bool head_major() {
-  return kPrefetch && sizeof(T) == 4;
+  return kPrefetch && (sizeof(T) == 4 || L == Layout::interleaved);
 }
 
 // Half-split pairs [j0, j0 + n) of every head of one token: pair j is
@@ -212,7 +212,7 @@ inline void rotate_half_split(const HeadView<T> (&views)[N], std::int64_t token,
   using vf = typename ops::vf;
   constexpr std::int64_t kF = ops::kF;
   std::int64_t i = 0;
-  if constexpr (head_major<T, kPrefetch>()) {
+  if constexpr (head_major<T, kPrefetch, Layout::half_split>()) {
     i = n - n % (2 * kF);
     for (const HeadView<T>& view : views) {
       T* head = view.head(token, 0) + j0;
@@ -279,7 +279,7 @@ inline void rotate_interleaved(const HeadView<T> (&views)[N], std::int64_t token
   constexpr std::int64_t kF = ops::kF;
   const std::int64_t channels = 2 * n;
   std::int64_t i = 0;
-  if constexpr (head_major<T, kPrefetch>()) {
+  if constexpr (head_major<T, kPrefetch, Layout::interleaved>()) {
     i = channels - channels % (2 * kF);
     for (const HeadView<T>& view : views) {
       T* head = view.head(token, 0) + 2 * j0;
