@@ -59,6 +59,12 @@ struct ops {
   // shift, and the narrowing packs the two 128-bit halves (cheaper than a
   // cross-lane permute on every AVX2 core).
   static __m128i to_bfloat16(vf v) {
+    const __m256i high = _mm256_srli_epi32(bfloat16_in_high_half(v), 16);
+    // Values are 0..0xFFFF, so unsigned saturation packs them exactly.
+    return _mm_packus_epi32(_mm256_castsi256_si128(high), _mm256_extracti128_si256(high, 1));
+  }
+  // Each lane rounded to bfloat16 in its high 16 bits (low 16 bits: garbage).
+  static __m256i bfloat16_in_high_half(vf v) {
     const __m256i bits = _mm256_castps_si256(v);
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
     const __m256i rounded =
@@ -66,10 +72,25 @@ struct ops {
     const __m256i quiet_nan = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(INT32_MIN)),
                                               _mm256_set1_epi32(0x7FC00000));
     const __m256i is_nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    const __m256i high =
-        _mm256_srli_epi32(_mm256_blendv_epi8(rounded, quiet_nan, is_nan), 16);
-    // Values are 0..0xFFFF, so unsigned saturation packs them exactly.
-    return _mm_packus_epi32(_mm256_castsi256_si128(high), _mm256_extracti128_si256(high, 1));
+    return _mm256_blendv_epi8(rounded, quiet_nan, is_nan);
+  }
+
+  // Interleaved bfloat16 as 32-bit words, the even element in the low half:
+  // a shift and a mask split a word into its two floats and a blend merges
+  // two rounded floats back, so no lane shuffles (the pair swap, the
+  // widening and the narrowing are all shuffles otherwise).
+  static constexpr bool kBfloat16Words = true;
+  static vi load_words(const Eigen::bfloat16* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static vf low_halves(vi words) { return _mm256_castsi256_ps(_mm256_slli_epi32(words, 16)); }
+  static vf high_halves(vi words) {
+    return _mm256_castsi256_ps(_mm256_and_si256(words, _mm256_set1_epi32(-65536)));
+  }
+  static void store_words(Eigen::bfloat16* p, vf low, vf high) {
+    const __m256i low_bits = _mm256_srli_epi32(bfloat16_in_high_half(low), 16);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                        _mm256_blend_epi16(low_bits, bfloat16_in_high_half(high), 0xAA));
   }
 
   template <class T>
