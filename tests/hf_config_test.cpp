@@ -502,6 +502,32 @@ TEST(HfConfig, LayoutChoice) {
   EXPECT_EQ(from(j).layout, Layout::interleaved);
 }
 
+// Llama 4 Scout: interleaved pairs, and llama3 scaling with low_freq_factor
+// == high_freq_factor == 1 (no smooth band: a hard step at L0 = 8192).
+TEST(HfConfig, Llama4ScoutInterleavedHardStep) {
+  const json j = {{"model_type", "llama4"},
+                  {"text_config",
+                   {{"model_type", "llama4_text"},
+                    {"hidden_size", 5120},
+                    {"num_attention_heads", 40},
+                    {"head_dim", 128},
+                    {"rope_theta", 500000.0},
+                    {"max_position_embeddings", 10485760},
+                    {"rope_scaling",
+                     {{"rope_type", "llama3"},
+                      {"factor", 16.0},
+                      {"low_freq_factor", 1.0},
+                      {"high_freq_factor", 1.0},
+                      {"original_max_position_embeddings", 8192}}}}}};
+  const HfRopeConfig c = from(j);
+  EXPECT_EQ(c.layout, Layout::interleaved);
+  EXPECT_STREQ(c.rope.policy_name(), "llama3");
+  std::vector<long double> expected = default_inv_freq(500000.0L, 128);
+  for (long double& w : expected)
+    if (2 * 3.14159265358979323846264338327950288L / w > 8192.0L) w /= 16.0L;
+  expect_inv_freq(c.rope.inv_freq(), expected, "llama-4-scout");
+}
+
 TEST(HfConfig, DynamicAndHunyuanAlpha) {
   json j = llama_like();
   j["max_position_embeddings"] = 4096;

@@ -46,7 +46,8 @@
 // when the config gives it (DeepSeek-V3 style), else model_type gptj,
 // codegen (rotate_every_two), deepseek_v2, deepseek_v3 (MLA: complex
 // multiply / apply_rotary_pos_emb_interleave; vLLM runs them GPT-J style
-// too), cohere, cohere2, glm, glm4 (rotate_half on x[0::2], x[1::2]). This is
+// too), cohere, cohere2, glm, glm4 (rotate_half on x[0::2], x[1::2]),
+// llama4, llama4_text (complex multiply on adjacent pairs). This is
 // the layout of the Hugging Face checkpoint; GGUF conversions permute Q/K
 // rows, so an engine reading GGUF weights must pick the layout itself
 // (`AnyRope(cfg.rope.dims(), Layout::..., cfg.rope.policy())`).
@@ -288,8 +289,9 @@ struct HfBlock {
 };
 
 inline bool hf_interleaved_family(const std::string& model_type) {
-  static const char* const families[] = {"gptj",   "codegen", "deepseek_v2", "deepseek_v3",
-                                         "cohere", "cohere2", "glm",         "glm4"};
+  static const char* const families[] = {"gptj",    "codegen", "deepseek_v2", "deepseek_v3",
+                                         "cohere",  "cohere2", "glm",         "glm4",
+                                         "llama4",  "llama4_text"};
   for (const char* family : families)
     if (model_type == family) return true;
   return false;

@@ -11,10 +11,12 @@
 // storage type.
 //
 // `ops` provides kF float lanes (vf), kD = kF/2 double lanes (vd), kF int32
-// lanes (vi) and: load/store of float, Eigen::half and Eigen::bfloat16 (full
-// and partial); set1, mul, fmadd, fmsub, swap_pairs, zip on vf; set1_d,
+// lanes (vi) and: load/store of float, Eigen::half and Eigen::bfloat16
+// (full and partial; the kernel uses float partials only where
+// kNativeMasks); set1, mul, fmadd, fmsub, swap_pairs, zip on vf; set1_d,
 // load_d, add_d, sub_d, mul_d, fma_d, fms_d (a*b - c), round_d on vd;
-// to_float and to_int (two vd halves to one vf / vi); quadrant_fixup.
+// to_float and to_int (two vd halves to one vf / vi); quadrant_fixup; and,
+// where kBfloat16Words, load_words, low_halves, high_halves, store_words.
 
 // While one token's cos/sin are computed the memory stream stalls; calls
 // whose data cannot stay in cache therefore prefetch the next token's heads

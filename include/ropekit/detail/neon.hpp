@@ -33,9 +33,10 @@ struct ops {
   static constexpr int kD = 2;
   using vf = float32x4_t;
   // Whether partial loads/stores are single masked instructions.
-  // Interleaved bfloat16 as 32-bit words (see x86_avx2.hpp): not provided.
-  static constexpr bool kBfloat16Words = false;
   static constexpr bool kNativeMasks = false;
+  // Interleaved bfloat16 as 32-bit words (see x86_avx2.hpp): not used
+  // where it could not be measured.
+  static constexpr bool kBfloat16Words = false;
   using vd = float64x2_t;
   using vi = int32x4_t;
 

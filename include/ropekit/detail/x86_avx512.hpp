@@ -41,9 +41,10 @@ struct ops {
   static constexpr int kD = 8;
   using vf = __m512;
   // Whether partial loads/stores are single masked instructions.
-  // Interleaved bfloat16 as 32-bit words (see x86_avx2.hpp): not provided.
-  static constexpr bool kBfloat16Words = false;
   static constexpr bool kNativeMasks = true;
+  // Interleaved bfloat16 as 32-bit words (see x86_avx2.hpp): not used
+  // where it could not be measured.
+  static constexpr bool kBfloat16Words = false;
   using vd = __m512d;
   using vi = __m512i;
 
