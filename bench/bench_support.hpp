@@ -88,7 +88,7 @@ namespace avx2 {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx2::ops;
 template <class T>
 void scale(T* x, std::int64_t n, float one) {
-  const ops::vf s = _mm256_set1_ps(one);
+  const ops::vf s = ops::set1(one);
   std::int64_t i = 0;
   for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), s));
   if (i < n) ops::store_partial(x + i, ops::mul(ops::load_partial(x + i, static_cast<int>(n - i)), s),
@@ -109,7 +109,7 @@ namespace avx512 {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512::ops;
 template <class T>
 void scale(T* x, std::int64_t n, float one) {
-  const ops::vf s = _mm512_set1_ps(one);
+  const ops::vf s = ops::set1(one);
   std::int64_t i = 0;
   for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), s));
   if (i < n) ops::store_partial(x + i, ops::mul(ops::load_partial(x + i, static_cast<int>(n - i)), s),
@@ -135,7 +135,7 @@ void scale(T* x, std::int64_t n, float one) {
     case ropekit::Isa::neon: {
       using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
       std::int64_t i = 0;
-      for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), vdupq_n_f32(one)));
+      for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), ops::set1(one)));
       for (; i < n; ++i) x[i] = T(static_cast<float>(x[i]) * one);
       return;
     }

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # cmake -P: run a quick subset of the benchmarks with JSON output and check
 # that every rotation case reports roofline_ratio (what scripts rely on) and
-# the default float case its speed-up over the scalar path.
+# the default float case its speed-up over the scalar path, and a scaled
+# policy its speed relative to the default policy.
 execute_process(
   COMMAND ${BENCH} --benchmark_format=json --benchmark_min_time=0.001
           --benchmark_filter=llama3_8b/decode1/
@@ -25,6 +26,13 @@ foreach(i RANGE ${last})
     endif()
     math(EXPR rotations "${rotations} + 1")
   endif()
+  if(name STREQUAL "ropekit/llama3_8b/decode1/f32/neox/yarn")
+    string(JSON relative ERROR_VARIABLE missing GET "${json}" benchmarks ${i} vs_default_policy)
+    if(missing OR NOT relative GREATER 0)
+      message(FATAL_ERROR "${name}: no positive vs_default_policy (${missing})")
+    endif()
+    set(found_relative TRUE)
+  endif()
   if(name STREQUAL "ropekit/llama3_8b/decode1/f32/neox/default")
     string(JSON speedup ERROR_VARIABLE missing GET "${json}" benchmarks ${i} speedup_vs_scalar)
     if(missing OR NOT speedup GREATER 0)
@@ -35,6 +43,9 @@ foreach(i RANGE ${last})
 endforeach()
 if(rotations LESS 10)
   message(FATAL_ERROR "expected at least 10 rotation cases, got ${rotations}")
+endif()
+if(NOT found_relative)
+  message(FATAL_ERROR "ropekit/llama3_8b/decode1/f32/neox/yarn missing")
 endif()
 if(NOT found_speedup)
   message(FATAL_ERROR "ropekit/llama3_8b/decode1/f32/neox/default missing")
