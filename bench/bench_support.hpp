@@ -151,6 +151,22 @@ void inplace_pass(Buffers<T>& b, float one) {
   scale(b.k.data(), static_cast<std::int64_t>(b.k.size()), one);
 }
 
+#ifdef _OPENMP
+// The in-place pass split over `threads` threads the way parallel_apply
+// splits a call: each thread takes one contiguous run of tokens of q and k.
+template <class T>
+void inplace_pass_threads(Buffers<T>& b, float one, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int part = 0; part < threads; ++part) {
+    for (std::vector<T>* x : {&b.q, &b.k}) {
+      const auto n = static_cast<std::int64_t>(x->size());
+      const std::int64_t begin = n * part / threads, end = n * (part + 1) / threads;
+      scale(x->data() + begin, end - begin, one);
+    }
+  }
+}
+#endif
+
 template <class T>
 void memcpy_pass(Buffers<T>& b) {
   auto& target = b.copy_target();

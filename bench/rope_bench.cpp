@@ -3,7 +3,8 @@
 // real model shapes, decode and prefill, every dtype, layout and policy.
 //
 // Case names: <impl>/<model>/<phase><tokens>/<dtype>/<layout>/<policy>
-// (impl: ropekit, ropekit_omp2, naive_loop, eigen_array) and the baselines
+// (impl: ropekit, ropekit_omp2, ropekit_cached (cos/sin from a CosSinCache,
+// Llama-3-8B only), naive_loop, eigen_array) and the baselines
 // inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... . Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
 // pass's bytes/s on the same buffers, measured in the same case in
@@ -11,7 +12,8 @@
 // default-policy half-split float and bfloat16 cases carry
 // `speedup_vs_scalar` (against the scalar reference path), every other
 // policy `vs_default_policy` (the default policy's time over its own) and
-// ropekit_omp2 cases `speedup_vs_1thread`. A summary of the ratios prints
+// ropekit_omp2 cases `speedup_vs_1thread`, with the same threads' in-place
+// pass (`pass_speedup_vs_1thread`, `roofline_ratio_same_threads`). A summary of the ratios prints
 // on stderr at the end.
 #include <benchmark/benchmark.h>
 
@@ -117,6 +119,34 @@ void ropekit_case(benchmark::State& state, Case c, Policy policy, int threads) {
   // The thread speed-up, alternating rounds like the roofline ratio.
   state.counters["speedup_vs_1thread"] =
       roofline_ratio(parallel, [&] { rope.apply(q, k, positions); });
+#ifdef _OPENMP
+  // The same threads' roofline: how far the memory system lets an in-place
+  // pass scale, and how close the parallel rotation gets to it.
+  auto parallel_pass = [&] { inplace_pass_threads(b, one, threads); };
+  state.counters["pass_speedup_vs_1thread"] = roofline_ratio(parallel_pass, pass);
+  state.counters["roofline_ratio_same_threads"] = roofline_ratio(parallel, parallel_pass);
+#endif
+}
+
+// ropekit with cos/sin read from a CosSinCache row per token instead of
+// formed in the call: the rotation alone, for comparison. One cache per
+// shape covers every phase's positions.
+template <class T, Layout L>
+void cached_case(benchmark::State& state, Case c) {
+  auto& b = buffers<T>(*c.shape, c.tokens);
+  const ropekit::RotaryDims dims(c.shape->head_dim, c.shape->rotary_dim);
+  static std::map<std::string, std::unique_ptr<ropekit::CosSinCache>> caches;
+  auto& cache = caches[c.shape->name];
+  if (!cache) {
+    const ropekit::Rope<scaling::Default> rope(dims, scaling::Default(c.shape->base));
+    cache = std::make_unique<ropekit::CosSinCache>(rope.table(), kDecodePosition + 64);
+  }
+  const auto q = ropekit::token_major_view(b.q.data(), c.tokens, c.shape->q_heads, c.shape->head_dim);
+  const auto k = ropekit::token_major_view(b.k.data(), c.tokens, c.shape->kv_heads, c.shape->head_dim);
+  const auto positions = ropekit::Positions::starting_at(c.first_position());
+  const float one = runtime_one();
+  auto pass = [&] { inplace_pass(b, one); };
+  timed(state, [&] { ropekit::rotate<L>(*cache, dims, q, k, positions); }, b.bytes(), c.tokens, &pass);
 }
 
 template <class T>
@@ -195,6 +225,13 @@ void register_group(const Case& c, bool every_policy) {
     };
     if (every_policy && layout == ropekit::neox) for_each_policy(*c.shape, add);
     else add(scaling::Default(c.shape->base));
+    if (std::string(c.shape->name) == "llama3_8b") {
+      const std::string name = "ropekit_cached/" + s + l + "default";
+      if (layout == ropekit::neox)
+        benchmark::RegisterBenchmark(name.c_str(), cached_case<T, ropekit::neox>, c);
+      else
+        benchmark::RegisterBenchmark(name.c_str(), cached_case<T, ropekit::gptj>, c);
+    }
   }
 #ifdef _OPENMP
   if (std::string(c.phase) == "prefill" && std::string(c.shape->name) == "llama3_8b")
@@ -230,6 +267,10 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       }
       const auto speedup = run.counters.find("speedup_vs_1thread");
       if (speedup != run.counters.end()) speedups_[run.benchmark_name()] = speedup->second.value;
+      const auto pass = run.counters.find("pass_speedup_vs_1thread");
+      if (pass != run.counters.end()) pass_speedups_[run.benchmark_name()] = pass->second.value;
+      const auto same = run.counters.find("roofline_ratio_same_threads");
+      if (same != run.counters.end()) same_threads_[run.benchmark_name()] = same->second.value;
       const auto vs_default = run.counters.find("vs_default_policy");
       if (vs_default != run.counters.end()) vs_default_[run.benchmark_name()] = vs_default->second.value;
       const auto scalar = run.counters.find("speedup_vs_scalar");
@@ -245,8 +286,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
  private:
   void print_summary() const {
     std::fprintf(stderr, "\nroofline_ratio (rotation bytes/s over the in-place pass on the same buffers)\n");
-    std::fprintf(stderr, "%-44s %9s %9s %9s %9s %9s %9s\n", "case", "f32 neox", "f32 gptj", "bf16 neox",
-                 "f16 neox", "naive", "eigen");
+    std::fprintf(stderr, "%-44s %9s %9s %9s %9s %9s %9s %9s\n", "case", "f32 neox", "f32 gptj", "bf16 neox",
+                 "f16 neox", "naive", "eigen", "cached");
     std::map<std::string, bool> seen;
     for (const std::string& name : order_) {  // registration order: models, then phases
       // ropekit/<model>/<phase>/<dtype>/<layout>/<policy>
@@ -256,14 +297,18 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       const std::string key = parts[1] + "/" + parts[2];
       if (seen[key]) continue;
       seen[key] = true;
+      // A ratio, or "-" for a case not run (filtered out, or not registered).
       const auto get = [&](const std::string& impl, const std::string& dtype, const std::string& layout) {
         const auto it = ratios_.find(impl + "/" + key + "/" + dtype + "/" + layout + "/default");
-        return it == ratios_.end() ? -1.0 : it->second;
+        char text[32] = "-";
+        if (it != ratios_.end()) std::snprintf(text, sizeof text, "%.2f", it->second);
+        return std::string(text);
       };
-      std::fprintf(stderr, "%-44s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", key.c_str(),
-                   get("ropekit", "f32", "neox"), get("ropekit", "f32", "gptj"),
-                   get("ropekit", "bf16", "neox"), get("ropekit", "f16", "neox"),
-                   get("naive_loop", "f32", "neox"), get("eigen_array", "f32", "neox"));
+      std::fprintf(stderr, "%-44s %9s %9s %9s %9s %9s %9s %9s\n", key.c_str(),
+                   get("ropekit", "f32", "neox").c_str(), get("ropekit", "f32", "gptj").c_str(),
+                   get("ropekit", "bf16", "neox").c_str(), get("ropekit", "f16", "neox").c_str(),
+                   get("naive_loop", "f32", "neox").c_str(), get("eigen_array", "f32", "neox").c_str(),
+                   get("ropekit_cached", "f32", "neox").c_str());
     }
     std::fprintf(stderr, "\nevery policy, llama3_8b f32 neox: roofline_ratio, and speed relative to the default policy\n");
     for (const std::string& name : order_) {
@@ -277,8 +322,13 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
                    (parts[2] + " " + parts[5]).c_str(), ratio,
                    measured == vs_default_.end() ? 1.0 : measured->second);
     }
-    for (const auto& [name, speedup] : speedups_)
-      std::fprintf(stderr, "%s: %.2fx one thread\n", name.c_str(), speedup);
+    for (const auto& [name, speedup] : speedups_) {
+      const auto pass = pass_speedups_.find(name);
+      const auto same = same_threads_.find(name);
+      std::fprintf(stderr, "%s: %.2fx one thread (the in-place pass: %.2fx; %.2f of its bytes/s)\n",
+                   name.c_str(), speedup, pass == pass_speedups_.end() ? -1.0 : pass->second,
+                   same == same_threads_.end() ? -1.0 : same->second);
+    }
     for (const std::string& name : order_) {
       const auto found = scalar_speedups_.find(name);
       if (found != scalar_speedups_.end())
@@ -298,7 +348,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   }
 
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::map<std::string, double> ratios_, speedups_, scalar_speedups_, vs_default_;
+  std::map<std::string, double> ratios_, speedups_, pass_speedups_, same_threads_, scalar_speedups_,
+      vs_default_;
   std::vector<std::string> order_;
 };
 

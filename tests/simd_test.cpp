@@ -340,6 +340,34 @@ TEST_F(SimdPaths, CallsThatStreamFromMemoryMatchSmallCalls) {
   }
 }
 
+// The same for a streaming call whose cos/sin come from a CosSinCache.
+template <class T, Layout L>
+void expect_cached_streaming_matches_on_the_fly(Isa isa) {
+  SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(L));
+  constexpr std::int64_t tokens = 4096, q_heads = 4, k_heads = 2, head_dim = 90;
+  ScopedIsa scoped(isa);
+  Rope<scaling::Linear, L> rope(RotaryDims(head_dim, 84), scaling::Linear(4.0, 500000.0));
+  const CosSinCache cache(rope.table(), 5200);
+  auto q = random_values<T>(tokens * q_heads * head_dim, 10);
+  auto k = random_values<T>(tokens * k_heads * head_dim, 11);
+  auto q_cached = q, k_cached = k;
+  const Positions positions = Positions::starting_at(1000);
+  rope.apply(token_major_view(q.data(), tokens, q_heads, head_dim),
+             token_major_view(k.data(), tokens, k_heads, head_dim), positions);
+  rotate<L>(cache, rope.dims(), token_major_view(q_cached.data(), tokens, q_heads, head_dim),
+            token_major_view(k_cached.data(), tokens, k_heads, head_dim), positions);
+  EXPECT_TRUE(bytes_equal(q, q_cached));
+  EXPECT_TRUE(bytes_equal(k, k_cached));
+}
+
+TEST_F(SimdPaths, CachedCallsThatStreamFromMemoryMatchOnTheFly) {
+  for (Isa isa : available_isas()) {
+    expect_cached_streaming_matches_on_the_fly<float, Layout::half_split>(isa);
+    expect_cached_streaming_matches_on_the_fly<float, Layout::interleaved>(isa);
+    expect_cached_streaming_matches_on_the_fly<Eigen::bfloat16, Layout::interleaved>(isa);
+  }
+}
+
 TEST(Dispatch, ForcingAnUnavailablePathThrowsBeforeWriting) {
   const auto usable = available_isas();
   for (Isa isa : {Isa::avx2, Isa::avx512, Isa::neon}) {

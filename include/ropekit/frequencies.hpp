@@ -103,8 +103,8 @@ class FrequencyTable {
     turns_hi_.assign(padded, 0.0);
     turns_mid_.assign(padded, 0.0);
     turns_lo_.assign(padded, 0.0);
-    turns_head_.assign(padded, 0.0);
-    turns_tail_.assign(padded, 0.0);
+    quarters_head_.assign(padded, 0.0);
+    quarters_tail_.assign(padded, 0.0);
     axis_.assign(padded, 0);
     for (std::size_t j = 0; j < pairs; ++j) {
       const long double w = frequencies.inv_freq[j];
@@ -118,8 +118,12 @@ class FrequencyTable {
       turns_hi_[j] = static_cast<double>(hi);
       turns_mid_[j] = static_cast<double>(mid);
       turns_lo_[j] = static_cast<double>(turns - hi - mid);
-      turns_head_[j] = static_cast<double>(turns);
-      turns_tail_[j] = static_cast<double>(turns - static_cast<long double>(turns_head_[j]));
+      // Whole turns never matter (positions are integers), so the quarter
+      // turns are kept mod 4: then position * head stays below 2^33.
+      long double quarters = 4.0L * turns;
+      quarters -= 4.0L * std::floor(quarters / 4.0L);
+      quarters_head_[j] = static_cast<double>(quarters);
+      quarters_tail_[j] = static_cast<double>(quarters - static_cast<long double>(quarters_head_[j]));
       if (!frequencies.position_axis.empty()) {
         const int axis = frequencies.position_axis[j];
         if (axis >= axes_)
@@ -141,13 +145,14 @@ class FrequencyTable {
   const double* turns_hi() const noexcept { return turns_hi_.data(); }
   const double* turns_mid() const noexcept { return turns_mid_.data(); }
   const double* turns_lo() const noexcept { return turns_lo_.data(); }
-  /// The same turns as a double-double (head + tail), for kernels with FMA:
-  /// fma(p, head, -p*head) recovers the product's rounding error exactly.
-  const double* turns_head() const noexcept { return turns_head_.data(); }
-  const double* turns_tail() const noexcept { return turns_tail_.data(); }
+  /// Quarter turns per position mod 4 as a double-double (head + tail), for
+  /// kernels with FMA: fma(p, head, -p*head) recovers the product's rounding
+  /// error exactly.
+  const double* quarters_head() const noexcept { return quarters_head_.data(); }
+  const double* quarters_tail() const noexcept { return quarters_tail_.data(); }
 
  private:
-  std::vector<double> inv_freq_, turns_hi_, turns_mid_, turns_lo_, turns_head_, turns_tail_;
+  std::vector<double> inv_freq_, turns_hi_, turns_mid_, turns_lo_, quarters_head_, quarters_tail_;
   std::vector<std::uint8_t> axis_;
   double attention_factor_ = 1.0;
   int axes_ = 1;

@@ -15,7 +15,8 @@
 // (full and partial; the kernel uses float partials only where
 // kNativeMasks); set1, mul, fmadd, fmsub, swap_pairs, zip on vf; set1_d,
 // load_d, add_d, sub_d, mul_d, fma_d, fms_d (a*b - c), round_d on vd;
-// to_float and to_int (two vd halves to one vf / vi); quadrant_fixup; and,
+// to_float and to_int (two vd halves to one vf / vi; to_int takes integers
+// below 2^51 in magnitude and keeps them mod 2^32); quadrant_fixup; and,
 // where kBfloat16Words, load_words, low_halves, high_halves, store_words.
 
 // While one token's cos/sin are computed the memory stream stalls; calls
@@ -37,7 +38,8 @@ inline bool streams_from_memory(const HeadView<T> (&views)[N], std::int64_t toke
 }
 
 // Angles of pairs [j, j + kF) at positions p_lo (first kD) and p_hi, as the
-// quarter turn q (int lanes) and the remainder x in [-pi/4, pi/4] (float).
+// quarter turn q (int lanes, mod 4 is what counts) and the remainder x in
+// [-pi/4, pi/4] (float).
 inline void reduce(const FrequencyTable& table, std::int64_t j, typename ops::vd p_lo,
                    typename ops::vd p_hi, typename ops::vi& quadrant, typename ops::vf& x) {
   using vd = typename ops::vd;
@@ -45,19 +47,16 @@ inline void reduce(const FrequencyTable& table, std::int64_t j, typename ops::vd
   const vd p[2] = {p_lo, p_hi};
   for (int half = 0; half < 2; ++half) {
     const std::int64_t at = j + half * ops::kD;
-    const vd head = ops::load_d(table.turns_head() + at);
-    // turns * position as a + e exactly (FMA recovers the rounding error e);
-    // a's fraction is exact, so frac(a) + e + tail * p is right to ~1e-16.
+    const vd head = ops::load_d(table.quarters_head() + at);
+    // Quarter turns as a + e exactly (FMA recovers the rounding error e).
+    // a < 2^33, so a - round(a) is exact and the remainder is right to
+    // ~1e-16 of a quarter turn.
     const vd a = ops::mul_d(p[half], head);
     const vd e = ops::fms_d(p[half], head, a);
-    const vd fraction = ops::sub_d(a, ops::round_d(a));
-    const vd turns = ops::add_d(fraction, ops::fma_d(p[half], ops::load_d(table.turns_tail() + at), e));
-    // Whole quarter turns q and the exact remainder; q only matters mod 4,
-    // so the turns need no reduction to [-1/2, 1/2] first.
-    const vd quarters = ops::mul_d(turns, ops::set1_d(4.0));
-    q[half] = ops::round_d(quarters);
-    r[half] = ops::mul_d(ops::sub_d(quarters, q[half]),
-                         ops::set1_d(1.5707963267948966192313216916398));
+    q[half] = ops::round_d(a);
+    const vd quarters = ops::add_d(ops::sub_d(a, q[half]),
+                                   ops::fma_d(p[half], ops::load_d(table.quarters_tail() + at), e));
+    r[half] = ops::mul_d(quarters, ops::set1_d(1.5707963267948966192313216916398));
   }
   quadrant = ops::to_int(q[0], q[1]);
   x = ops::to_float(r[0], r[1]);
@@ -408,11 +407,11 @@ ROPEKIT_NOINLINE void apply(const FrequencyTable& table, const RotaryDims& dims,
 }
 
 // Cos/sin rows from a precomputed table (CosSinCache), one row per position;
-// rows are padded to a multiple of 16 floats.
-template <Layout L, class T, std::size_t N, class Rows>
-ROPEKIT_NOINLINE void apply_rows(const Rows& rows, const RotaryDims& dims,
-                                 const HeadView<T> (&views)[N], const Positions& positions,
-                                 std::int64_t token_begin, std::int64_t token_end) {
+// rows are padded to a multiple of 16 floats. Visited like apply_tokens.
+template <Layout L, bool kPrefetch, class T, std::size_t N, class Rows>
+inline void apply_rows_tokens(const Rows& rows, const RotaryDims& dims,
+                              const HeadView<T> (&views)[N], const Positions& positions,
+                              std::int64_t token_begin, std::int64_t token_end) {
   const std::int64_t half = dims.pairs();
   for (std::int64_t t = token_begin; t < token_end; ++t) {
     const std::int64_t p = positions.at(t, 0);
@@ -420,9 +419,19 @@ ROPEKIT_NOINLINE void apply_rows(const Rows& rows, const RotaryDims& dims,
     const float* s = rows.sin_row(p);
     for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
       const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
-      rotate_token<L, false>(views, t, half, j0, n, c + j0, s + j0);
+      rotate_token<L, kPrefetch>(views, t, half, j0, n, c + j0, s + j0);
     }
   }
+}
+
+template <Layout L, class T, std::size_t N, class Rows>
+ROPEKIT_NOINLINE void apply_rows(const Rows& rows, const RotaryDims& dims,
+                                 const HeadView<T> (&views)[N], const Positions& positions,
+                                 std::int64_t token_begin, std::int64_t token_end) {
+  if (streams_from_memory(views, token_end - token_begin))
+    apply_rows_tokens<L, true>(rows, dims, views, positions, token_begin, token_end);
+  else
+    apply_rows_tokens<L, false>(rows, dims, views, positions, token_begin, token_end);
 }
 
 // Fills cos/sin rows for positions [first, first + count) of a table.

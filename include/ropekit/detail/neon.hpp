@@ -126,6 +126,7 @@ struct ops {
   static vd fms_d(vd a, vd b, vd c) { return vfmaq_f64(vnegq_f64(c), a, b); }
   static vd round_d(vd a) { return vrndnq_f64(a); }
   static vf to_float(vd lo, vd hi) { return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi); }
+  // The narrowing keeps each lane's low word: mod 2^32, as the kernel needs.
   static vi to_int(vd lo, vd hi) {
     return vcombine_s32(vmovn_s64(vcvtnq_s64_f64(lo)), vmovn_s64(vcvtnq_s64_f64(hi)));
   }
@@ -137,8 +138,7 @@ struct ops {
     const float32x4_t swapped_c = vbslq_f32(odd, s, c);
     const uint32x4_t sign = vdupq_n_u32(0x80000000u);
     const uint32x4_t s_sign = vandq_u32(vreinterpretq_u32_s32(vshlq_n_s32(q, 30)), sign);
-    const uint32x4_t c_sign =
-        vandq_u32(vreinterpretq_u32_s32(vshlq_n_s32(vaddq_s32(q, vdupq_n_s32(1)), 30)), sign);
+    const uint32x4_t c_sign = veorq_u32(s_sign, vandq_u32(odd, sign));
     s = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(swapped_s), s_sign));
     c = vreinterpretq_f32_u32(veorq_u32(vreinterpretq_u32_f32(swapped_c), c_sign));
   }

@@ -159,22 +159,26 @@ struct ops {
   static vd fms_d(vd a, vd b, vd c) { return _mm256_fmsub_pd(a, b, c); }
   static vd round_d(vd a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static vf to_float(vd lo, vd hi) { return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo)); }
-  // Integer-valued doubles (quarter turns) to int32 lanes, exactly.
+  // Integer-valued doubles (quarter turns, below 2^51) to int32 lanes mod
+  // 2^32: adding 1.5 * 2^52 puts the integer in the low mantissa bits, and
+  // two in-lane shuffles pack those words (cvtpd_epi32 would saturate).
   static vi to_int(vd lo, vd hi) {
-    return _mm256_set_m128i(_mm256_cvtpd_epi32(hi), _mm256_cvtpd_epi32(lo));
+    const vd shift = _mm256_set1_pd(6755399441055744.0);
+    const __m256 words = _mm256_shuffle_ps(_mm256_castpd_ps(_mm256_add_pd(lo, shift)),
+                                           _mm256_castpd_ps(_mm256_add_pd(hi, shift)), 0x88);
+    // [lo0 lo1 hi0 hi1 | lo2 lo3 hi2 hi3] -> [lo0..lo3 | hi0..hi3]
+    return _mm256_castpd_si256(_mm256_permute4x64_pd(_mm256_castps_pd(words), 0xD8));
   }
 
   // Given sin x, cos x and the quarter turn q, make them sin and cos of
-  // q*pi/2 + x: odd q swaps them, and the signs follow bit 1 of q (sin) and
-  // of q + 1 (cos).
+  // q*pi/2 + x: odd q swaps them; sin's sign is bit 1 of q and cos's is
+  // bit 1 of q + 1, which is bit 1 of q xor bit 0.
   static void quadrant_fixup(vi q, vf& s, vf& c) {
-    const __m256 odd = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));
-    const __m256 swapped_s = _mm256_blendv_ps(s, c, odd);
-    const __m256 swapped_c = _mm256_blendv_ps(c, s, odd);
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-    const __m256i s_sign = _mm256_and_si256(_mm256_slli_epi32(q, 30), sign);
-    const __m256i c_sign =
-        _mm256_and_si256(_mm256_slli_epi32(_mm256_add_epi32(q, _mm256_set1_epi32(1)), 30), sign);
+    const __m256i odd = _mm256_slli_epi32(q, 31);
+    const __m256 swapped_s = _mm256_blendv_ps(s, c, _mm256_castsi256_ps(odd));
+    const __m256 swapped_c = _mm256_blendv_ps(c, s, _mm256_castsi256_ps(odd));
+    const __m256i s_sign = _mm256_and_si256(_mm256_slli_epi32(q, 30), _mm256_set1_epi32(INT32_MIN));
+    const __m256i c_sign = _mm256_xor_si256(s_sign, odd);
     s = _mm256_xor_ps(swapped_s, _mm256_castsi256_ps(s_sign));
     c = _mm256_xor_ps(swapped_c, _mm256_castsi256_ps(c_sign));
   }

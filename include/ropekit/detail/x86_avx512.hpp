@@ -132,21 +132,21 @@ struct ops {
   static vf to_float(vd lo, vd hi) {
     return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
   }
+  // See the AVX2 version; vpmovqd keeps each lane's low word.
   static vi to_int(vd lo, vd hi) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(lo)),
-                              _mm512_cvtpd_epi32(hi), 1);
+    const vd shift = _mm512_set1_pd(6755399441055744.0);
+    return _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_castpd_si512(_mm512_add_pd(lo, shift)))),
+        _mm512_cvtepi64_epi32(_mm512_castpd_si512(_mm512_add_pd(hi, shift))), 1);
   }
 
-  // See the AVX2 version: odd q swaps sin and cos; bit 1 of q and of q + 1
-  // give the signs of sin and cos.
+  // See the AVX2 version.
   static void quadrant_fixup(vi q, vf& s, vf& c) {
     const __mmask16 odd = _mm512_test_epi32_mask(q, _mm512_set1_epi32(1));
     const __m512 swapped_s = _mm512_mask_blend_ps(odd, s, c);
     const __m512 swapped_c = _mm512_mask_blend_ps(odd, c, s);
-    const __m512i sign = _mm512_set1_epi32(INT32_MIN);
-    const __m512i s_sign = _mm512_and_si512(_mm512_slli_epi32(q, 30), sign);
-    const __m512i c_sign =
-        _mm512_and_si512(_mm512_slli_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(1)), 30), sign);
+    const __m512i s_sign = _mm512_and_si512(_mm512_slli_epi32(q, 30), _mm512_set1_epi32(INT32_MIN));
+    const __m512i c_sign = _mm512_xor_si512(s_sign, _mm512_slli_epi32(q, 31));
     s = _mm512_xor_ps(swapped_s, _mm512_castsi512_ps(s_sign));
     c = _mm512_xor_ps(swapped_c, _mm512_castsi512_ps(c_sign));
   }
