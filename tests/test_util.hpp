@@ -189,7 +189,7 @@ struct PolicyRope {
   virtual ~PolicyRope() = default;
   virtual const char* name() const = 0;
   virtual const ropekit::RotaryDims& dims() const = 0;
-  virtual const ropekit::FrequencyTable& table() const = 0;
+  virtual ropekit::FrequencyTable table() const = 0;
   virtual void apply(ropekit::HeadView<T> q, ropekit::HeadView<T> k, const ropekit::Positions& p) = 0;
   virtual void apply_q(ropekit::HeadView<T> q, const ropekit::Positions& p) = 0;
   virtual void apply_inverse(ropekit::HeadView<T> q, ropekit::HeadView<T> k,
@@ -201,7 +201,7 @@ struct PolicyRopeOf final : PolicyRope<T, L> {
   PolicyRopeOf(const ropekit::RotaryDims& dims, const P& policy) : rope(dims, policy) {}
   const char* name() const override { return P::name; }
   const ropekit::RotaryDims& dims() const override { return rope.dims(); }
-  const ropekit::FrequencyTable& table() const override { return rope.table(); }
+  ropekit::FrequencyTable table() const override { return rope.table(); }
   void apply(ropekit::HeadView<T> q, ropekit::HeadView<T> k, const ropekit::Positions& p) override {
     rope.apply(q, k, p);
   }

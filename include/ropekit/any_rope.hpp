@@ -72,8 +72,8 @@ struct is_any_policy_alternative<P, std::variant<Policies...>>
 /// tokens and heads. For the rare engine that wants its own loop around the
 /// concrete type, `visit` hands out the `Rope<P, L>` itself.
 ///
-/// Threading is `Rope`'s: static policies may be applied from several
-/// threads at once; length-dependent ones from one thread (or pin tables).
+/// Threading is `Rope`'s: every member is const, and any number of threads
+/// may apply one AnyRope at once, whatever the policy.
 class AnyRope {
  public:
   using rope_variant = typename detail::any_rope_variant<AnyPolicy>::type;
@@ -133,11 +133,10 @@ class AnyRope {
   // --- tables --------------------------------------------------------------
 
   /// The table the next call uses (see `Rope::table`).
-  const FrequencyTable& table() const {
-    return std::visit([](const auto& rope) -> const FrequencyTable& { return rope.table(); },
-                      ropes_);
+  FrequencyTable table() const {
+    return std::visit([](const auto& rope) { return rope.table(); }, ropes_);
   }
-  const std::vector<double>& inv_freq() const { return table().inv_freq(); }
+  std::vector<double> inv_freq() const { return table().inv_freq(); }
   double attention_factor() const { return table().attention_factor(); }
 
   /// The table a fresh object would use for a call whose largest position is
@@ -165,18 +164,18 @@ class AnyRope {
 
   /// Rotates q and k in place (see `Rope::apply`).
   template <class T, class Tag = detail::native_tag>
-  void apply(HeadView<T> q, HeadView<T> k, const Positions& positions) {
-    std::visit([&](auto& rope) { rope.template apply<T, Tag>(q, k, positions); }, ropes_);
+  void apply(HeadView<T> q, HeadView<T> k, const Positions& positions) const {
+    std::visit([&](const auto& rope) { rope.template apply<T, Tag>(q, k, positions); }, ropes_);
   }
   /// Rotates q only.
   template <class T, class Tag = detail::native_tag>
-  void apply_q(HeadView<T> q, const Positions& positions) {
-    std::visit([&](auto& rope) { rope.template apply_q<T, Tag>(q, positions); }, ropes_);
+  void apply_q(HeadView<T> q, const Positions& positions) const {
+    std::visit([&](const auto& rope) { rope.template apply_q<T, Tag>(q, positions); }, ropes_);
   }
   /// Rotates k only.
   template <class T, class Tag = detail::native_tag>
-  void apply_k(HeadView<T> k, const Positions& positions) {
-    std::visit([&](auto& rope) { rope.template apply_k<T, Tag>(k, positions); }, ropes_);
+  void apply_k(HeadView<T> k, const Positions& positions) const {
+    std::visit([&](const auto& rope) { rope.template apply_k<T, Tag>(k, positions); }, ropes_);
   }
   /// Undoes `apply` with the current table.
   template <class T, class Tag = detail::native_tag>

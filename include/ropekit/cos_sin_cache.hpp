@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "detail/dispatch.hpp"
+#include "detail/execute.hpp"
 #include "dims.hpp"
 #include "error.hpp"
 #include "frequencies.hpp"
@@ -40,7 +41,11 @@ class CosSinCache {
     isa_ = Tag::resolve();
     cos_.assign(static_cast<std::size_t>(positions * row_stride_), 0.0f);
     sin_.assign(cos_.size(), 0.0f);
-    Tag::fill_rows(isa_, table, 0, positions, row_stride_, cos_.data(), sin_.data());
+    const detail::AngleTable angles = detail::TableAccess::angles(table);
+    Tag::template with_kernel<float>(isa_, [&](auto kernel) {
+      decltype(kernel)::fill_rows(angles, pairs_, 0, positions, row_stride_, cos_.data(),
+                                  sin_.data());
+    });
   }
 
   std::int64_t pairs() const noexcept { return pairs_; }
@@ -53,6 +58,8 @@ class CosSinCache {
   const float* sin_row(std::int64_t position) const noexcept {
     return sin_.data() + position * row_stride_;
   }
+  /// Floats between consecutive rows (pairs rounded up to 16).
+  std::int64_t row_stride() const noexcept { return row_stride_; }
 
  private:
   std::int64_t pairs_, positions_, row_stride_;
@@ -62,24 +69,23 @@ class CosSinCache {
 
 namespace detail {
 
-template <Layout L, class Tag, class T, std::size_t N>
-void checked_rotate_cached(const CosSinCache& cache, const RotaryDims& dims,
-                           const HeadView<T> (&views)[N], const char* const (&names)[N],
-                           const Positions& positions) {
-  static_assert(!std::is_same_v<T, double>,
-                "ropekit: CosSinCache holds float cos/sin; rotate double storage without it");
-  if (cache.pairs() != dims.pairs())
-    fail("cache pairs", cache.pairs(), "must equal rotary_dim / 2 = " + std::to_string(dims.pairs()));
-  validate_views(dims, views, names);
-  if (positions.axes() != 1)
-    fail("positions axes", positions.axes(), "must be 1 with a CosSinCache");
-  const std::int64_t largest = positions.validate(views[0].tokens());
-  if (largest >= cache.positions())
-    fail("position", largest,
-         "must be below the cache's positions = " + std::to_string(cache.positions()));
-  const Isa isa = Tag::resolve();
-  Tag::template run_rows<L>(isa, cache, dims, views, positions, 0, views[0].tokens());
-}
+// Angles from a CosSinCache: rows indexed by position (forward only).
+struct CacheSource {
+  const CosSinCache& cache;
+
+  std::int64_t pairs() const noexcept { return cache.pairs(); }
+  int axes() const noexcept { return 1; }
+  void check(std::int64_t largest) const {
+    if (largest >= cache.positions())
+      fail("position", largest,
+           "must be below the cache's positions = " + std::to_string(cache.positions()));
+  }
+  template <class Job>
+  int bind(std::int64_t /*largest*/, Job& job) const noexcept {
+    job.rows = CosSinRows{cache.cos_row(0), cache.sin_row(0), cache.row_stride()};
+    return 0;
+  }
+};
 
 }  // namespace detail
 
@@ -87,14 +93,18 @@ void checked_rotate_cached(const CosSinCache& cache, const RotaryDims& dims,
 template <Layout L, class T, class Tag = detail::native_tag>
 void rotate(const CosSinCache& cache, const RotaryDims& dims, HeadView<T> q, HeadView<T> k,
             const Positions& positions) {
-  detail::checked_rotate_cached<L, Tag>(cache, dims, {q, k}, {"q", "k"}, positions);
+  static_assert(!std::is_same_v<T, double>,
+                "ropekit: CosSinCache holds float cos/sin; rotate double storage without it");
+  detail::execute<Tag, L>(detail::CacheSource{cache}, dims, {q, k}, {"q", "k"}, positions);
 }
 
 /// Rotates one tensor with cos/sin looked up in `cache`.
 template <Layout L, class T, class Tag = detail::native_tag>
 void rotate(const CosSinCache& cache, const RotaryDims& dims, HeadView<T> x,
             const Positions& positions) {
-  detail::checked_rotate_cached<L, Tag>(cache, dims, {x}, {"x"}, positions);
+  static_assert(!std::is_same_v<T, double>,
+                "ropekit: CosSinCache holds float cos/sin; rotate double storage without it");
+  detail::execute<Tag, L>(detail::CacheSource{cache}, dims, {x}, {"x"}, positions);
 }
 
 ROPEKIT_END_NAMESPACE

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -73,89 +74,104 @@ inline long double round_to_bits(long double x, int bits) {
 
 }  // namespace detail
 
+namespace detail {
+struct AngleTable;
+struct TableAccess;
+}  // namespace detail
+
 /// The angle table every kernel reads: per pair, the turns per position
 /// (ω_j / 2π) split into three doubles so that `position * part` is exact for
 /// the first two (21 significant bits each times a 31-bit position fits a
 /// double) and the third is a tiny correction. The fractional turn is then
 /// accurate to ~1e-16 at any position up to 2^31-1, where a plain
 /// float32 `p * ω` (transformers, llama.cpp) is off by up to a whole radian.
+///
+/// Immutable once built and cheap to copy (copies share the arrays), so a
+/// table can be handed to any number of threads and outlive the `Rope` that
+/// produced it.
 class FrequencyTable {
  public:
-  FrequencyTable() = default;
+  /// An empty table (no pairs); assign a real one before rotating with it.
+  FrequencyTable() : data_(std::make_shared<const Data>()) {}
 
   FrequencyTable(const RotaryDims& dims, const Frequencies& frequencies)
-      : attention_factor_(frequencies.attention_factor), axes_(frequencies.position_axes) {
-    if (axes_ < 1 || axes_ > 3)
-      detail::fail("position_axes", axes_, "must be 1, 2 or 3");
+      : data_(std::make_shared<const Data>(build(dims, frequencies))) {}
+
+  std::int64_t pairs() const noexcept { return static_cast<std::int64_t>(data_->inv_freq.size()); }
+  /// ω_j rounded to double, for reporting and tests.
+  const std::vector<double>& inv_freq() const noexcept { return data_->inv_freq; }
+  double attention_factor() const noexcept { return data_->attention_factor; }
+  /// Position axes the pairs read (1 unless multimodal).
+  int axes() const noexcept { return data_->axes; }
+  /// The axis each pair reads (`pairs()` entries, then zero padding).
+  const std::uint8_t* position_axis() const noexcept { return data_->axis.data(); }
+
+ private:
+  friend struct detail::TableAccess;
+
+  struct Data {
+    std::vector<double> inv_freq, turns_hi, turns_mid, turns_lo, quarters_head, quarters_tail;
+    std::vector<std::uint8_t> axis;
+    double attention_factor = 1.0;
+    int axes = 1;
+  };
+
+  static Data build(const RotaryDims& dims, const Frequencies& frequencies) {
+    Data d;
+    d.attention_factor = frequencies.attention_factor;
+    d.axes = frequencies.position_axes;
+    if (d.axes < 1 || d.axes > 3)
+      detail::fail("position_axes", d.axes, "must be 1, 2 or 3");
     const std::size_t pairs = static_cast<std::size_t>(dims.pairs());
     if (frequencies.inv_freq.size() != pairs)
       detail::fail("inv_freq size", frequencies.inv_freq.size(),
                    "must equal rotary_dim / 2 = " + std::to_string(pairs));
-    if (!(std::isfinite(attention_factor_) && attention_factor_ > 0.0))
-      detail::fail("attention_factor", attention_factor_, "must be finite and positive");
+    if (!(std::isfinite(d.attention_factor) && d.attention_factor > 0.0))
+      detail::fail("attention_factor", d.attention_factor, "must be finite and positive");
     if (!frequencies.position_axis.empty() && frequencies.position_axis.size() != pairs)
       detail::fail("position_axis size", frequencies.position_axis.size(),
                    "must be empty or equal rotary_dim / 2 = " + std::to_string(pairs));
     // Kernels read whole vectors of up to 16 doubles past the last pair; the
     // zero padding makes those lanes harmless (angle 0).
     const std::size_t padded = (pairs + 15) / 16 * 16;
-    inv_freq_.resize(pairs);
-    turns_hi_.assign(padded, 0.0);
-    turns_mid_.assign(padded, 0.0);
-    turns_lo_.assign(padded, 0.0);
-    quarters_head_.assign(padded, 0.0);
-    quarters_tail_.assign(padded, 0.0);
-    axis_.assign(padded, 0);
+    d.inv_freq.resize(pairs);
+    d.turns_hi.assign(padded, 0.0);
+    d.turns_mid.assign(padded, 0.0);
+    d.turns_lo.assign(padded, 0.0);
+    d.quarters_head.assign(padded, 0.0);
+    d.quarters_tail.assign(padded, 0.0);
+    d.axis.assign(padded, 0);
     for (std::size_t j = 0; j < pairs; ++j) {
       const long double w = frequencies.inv_freq[j];
       if (!(std::isfinite(w) && w >= 0.0L))
         detail::fail(("inv_freq[" + std::to_string(j) + "]").c_str(),
                      static_cast<double>(w), "must be finite and not negative");
-      inv_freq_[j] = static_cast<double>(w);
+      d.inv_freq[j] = static_cast<double>(w);
       const long double turns = w / detail::kTwoPiL;
       const long double hi = detail::round_to_bits(turns, 21);
       const long double mid = detail::round_to_bits(turns - hi, 21);
-      turns_hi_[j] = static_cast<double>(hi);
-      turns_mid_[j] = static_cast<double>(mid);
-      turns_lo_[j] = static_cast<double>(turns - hi - mid);
+      d.turns_hi[j] = static_cast<double>(hi);
+      d.turns_mid[j] = static_cast<double>(mid);
+      d.turns_lo[j] = static_cast<double>(turns - hi - mid);
       // Whole turns never matter (positions are integers), so the quarter
       // turns are kept mod 4: then position * head stays below 2^33.
       long double quarters = 4.0L * turns;
       quarters -= 4.0L * std::floor(quarters / 4.0L);
-      quarters_head_[j] = static_cast<double>(quarters);
-      quarters_tail_[j] = static_cast<double>(quarters - static_cast<long double>(quarters_head_[j]));
+      d.quarters_head[j] = static_cast<double>(quarters);
+      d.quarters_tail[j] =
+          static_cast<double>(quarters - static_cast<long double>(d.quarters_head[j]));
       if (!frequencies.position_axis.empty()) {
         const int axis = frequencies.position_axis[j];
-        if (axis >= axes_)
+        if (axis >= d.axes)
           detail::fail(("position_axis[" + std::to_string(j) + "]").c_str(), axis,
-                       "must be below position_axes = " + std::to_string(axes_));
-        axis_[j] = static_cast<std::uint8_t>(axis);
+                       "must be below position_axes = " + std::to_string(d.axes));
+        d.axis[j] = static_cast<std::uint8_t>(axis);
       }
     }
+    return d;
   }
 
-  std::int64_t pairs() const noexcept { return static_cast<std::int64_t>(inv_freq_.size()); }
-  /// ω_j rounded to double, for reporting and tests.
-  const std::vector<double>& inv_freq() const noexcept { return inv_freq_; }
-  double attention_factor() const noexcept { return attention_factor_; }
-  /// Position axes the pairs read (1 unless multimodal).
-  int axes() const noexcept { return axes_; }
-  const std::uint8_t* position_axis() const noexcept { return axis_.data(); }
-
-  const double* turns_hi() const noexcept { return turns_hi_.data(); }
-  const double* turns_mid() const noexcept { return turns_mid_.data(); }
-  const double* turns_lo() const noexcept { return turns_lo_.data(); }
-  /// Quarter turns per position mod 4 as a double-double (head + tail), for
-  /// kernels with FMA: fma(p, head, -p*head) recovers the product's rounding
-  /// error exactly.
-  const double* quarters_head() const noexcept { return quarters_head_.data(); }
-  const double* quarters_tail() const noexcept { return quarters_tail_.data(); }
-
- private:
-  std::vector<double> inv_freq_, turns_hi_, turns_mid_, turns_lo_, quarters_head_, quarters_tail_;
-  std::vector<std::uint8_t> axis_;
-  double attention_factor_ = 1.0;
-  int axes_ = 1;
+  std::shared_ptr<const Data> data_;
 };
 
 ROPEKIT_END_NAMESPACE

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Chooses a kernel path per call: the forced one (force_isa or
 // ROPEKIT_FORCE_ISA), else the best path compiled into this translation unit
-// that the CPU supports, detected once and cached.
+// that the CPU supports, detected once and cached; and the one switch from a
+// path to its kernels.
 #ifndef ROPEKIT_DETAIL_DISPATCH_HPP
 #define ROPEKIT_DETAIL_DISPATCH_HPP
 
@@ -61,76 +62,28 @@ struct tag {
     return forced;
   }
 
-  // Rotates tokens [begin, end) of the views. Double storage always takes
-  // the scalar path (the SIMD kernels compute in float).
-  template <Layout L, class T, std::size_t N>
-  static void run(Isa isa, const FrequencyTable& table, const RotaryDims& dims,
-                  const HeadView<T> (&views)[N], const Positions& positions, std::int64_t begin,
-                  std::int64_t end, Direction direction) {
-    if constexpr (!std::is_same_v<T, double>) {
+  // The one switch from a path to its kernels: calls f(kernel) with the
+  // path's `kernel` struct (static members run() and fill_rows()). Storage
+  // type T picks the scalar kernel for double (the SIMD kernels compute in
+  // float) whatever the path.
+  template <class T, class F>
+  static decltype(auto) with_kernel(Isa isa, F&& f) {
+    if constexpr (std::is_same_v<T, double>) {
+      (void)isa;
+      return f(scalar::kernel{});
+    } else {
       switch (isa) {
 #if ROPEKIT_COMPILE_AVX512
-        case Isa::avx512:
-          return avx512::apply<L>(table, dims, views, positions, begin, end, direction);
+        case Isa::avx512: return f(avx512::kernel{});
 #endif
 #if ROPEKIT_COMPILE_AVX2
-        case Isa::avx2:
-          return avx2::apply<L>(table, dims, views, positions, begin, end, direction);
+        case Isa::avx2: return f(avx2::kernel{});
 #endif
 #if ROPEKIT_COMPILE_NEON
-        case Isa::neon:
-          return neon::apply<L>(table, dims, views, positions, begin, end, direction);
+        case Isa::neon: return f(neon::kernel{});
 #endif
-        default: break;
+        default: return f(scalar::kernel{});
       }
-    }
-    (void)isa;
-    scalar::apply<L>(table, dims, views, positions, begin, end, direction);
-  }
-
-  // The same with cos/sin rows from a CosSinCache.
-  template <Layout L, class T, std::size_t N, class Rows>
-  static void run_rows(Isa isa, const Rows& rows, const RotaryDims& dims,
-                       const HeadView<T> (&views)[N], const Positions& positions,
-                       std::int64_t begin, std::int64_t end) {
-    switch (isa) {
-#if ROPEKIT_COMPILE_AVX512
-      case Isa::avx512: return avx512::apply_rows<L>(rows, dims, views, positions, begin, end);
-#endif
-#if ROPEKIT_COMPILE_AVX2
-      case Isa::avx2: return avx2::apply_rows<L>(rows, dims, views, positions, begin, end);
-#endif
-#if ROPEKIT_COMPILE_NEON
-      case Isa::neon: return neon::apply_rows<L>(rows, dims, views, positions, begin, end);
-#endif
-      default: break;
-    }
-    scalar::apply_rows<L>(rows, dims, views, positions, begin, end);
-  }
-
-  // cos/sin rows for positions [first, first + count), as the path computes
-  // them on the fly, so cached and uncached calls agree bit for bit.
-  static void fill_rows(Isa isa, const FrequencyTable& table, std::int64_t first,
-                        std::int64_t count, std::int64_t row_stride, float* cos_rows,
-                        float* sin_rows) {
-    switch (isa) {
-#if ROPEKIT_COMPILE_AVX512
-      case Isa::avx512: return avx512::fill_rows(table, first, count, row_stride, cos_rows, sin_rows);
-#endif
-#if ROPEKIT_COMPILE_AVX2
-      case Isa::avx2: return avx2::fill_rows(table, first, count, row_stride, cos_rows, sin_rows);
-#endif
-#if ROPEKIT_COMPILE_NEON
-      case Isa::neon: return neon::fill_rows(table, first, count, row_stride, cos_rows, sin_rows);
-#endif
-      default: break;
-    }
-    const RotationScale scale = rotation_scale(table, Direction::forward);
-    for (std::int64_t p = first; p < first + count; ++p) {
-      const double position_by_axis[Positions::kMaxAxes] = {
-          static_cast<double>(p), static_cast<double>(p), static_cast<double>(p)};
-      scalar::cos_sin(table, position_by_axis, 0, table.pairs(), scale,
-                      cos_rows + (p - first) * row_stride, sin_rows + (p - first) * row_stride);
     }
   }
 };

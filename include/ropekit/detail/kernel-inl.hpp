@@ -54,14 +54,14 @@ inline bool streams_from_memory(const HeadView<T> (&views)[N], std::int64_t toke
 // Angles of pairs [j, j + kF) at positions p_lo (first kD) and p_hi, as the
 // quarter turn q (int lanes, mod 4 is what counts) and the remainder x in
 // [-pi/4, pi/4] (float).
-inline void reduce(const FrequencyTable& table, std::int64_t j, typename ops::vd p_lo,
+inline void reduce(const AngleTable& table, std::int64_t j, typename ops::vd p_lo,
                    typename ops::vd p_hi, typename ops::vi& quadrant, typename ops::vf& x) {
   using vd = typename ops::vd;
   vd q[2], r[2];
   const vd p[2] = {p_lo, p_hi};
   for (int half = 0; half < 2; ++half) {
     const std::int64_t at = j + half * ops::kD;
-    const vd head = ops::load_d(table.quarters_head() + at);
+    const vd head = ops::load_d(table.quarters_head + at);
     // Quarter turns as a + e exactly (FMA recovers the rounding error e).
     // a < 2^33, so a - round(a) is exact and the remainder is right to
     // ~1e-16 of a quarter turn.
@@ -69,7 +69,7 @@ inline void reduce(const FrequencyTable& table, std::int64_t j, typename ops::vd
     const vd e = ops::fms_d(p[half], head, a);
     q[half] = ops::round_d(a);
     const vd quarters = ops::add_d(ops::sub_d(a, q[half]),
-                                   ops::fma_d(p[half], ops::load_d(table.quarters_tail() + at), e));
+                                   ops::fma_d(p[half], ops::load_d(table.quarters_tail + at), e));
     r[half] = ops::mul_d(quarters, ops::set1_d(1.5707963267948966192313216916398));
   }
   quadrant = ops::to_int(q[0], q[1]);
@@ -100,7 +100,7 @@ inline void sincos(typename ops::vi quadrant, typename ops::vf x, typename ops::
 
 // cos/sin (times the direction's scale) of pairs [j0, j0 + n) for one token.
 // c and s need room for n rounded up to kF; the table is padded likewise.
-inline void cos_sin(const FrequencyTable& table,
+inline void cos_sin(const AngleTable& table,
                     const double (&position_by_axis)[Positions::kMaxAxes], std::int64_t j0,
                     std::int64_t n, RotationScale scale, float* c, float* s) {
   using vd = typename ops::vd;
@@ -108,10 +108,10 @@ inline void cos_sin(const FrequencyTable& table,
   // Multimodal tables read a position per pair; others broadcast one, as do
   // multimodal tokens whose axes agree (text tokens, so every decode step).
   alignas(64) double pair_position[kPairBlock + 32];
-  const bool one_axis = table.axes() == 1 || (position_by_axis[1] == position_by_axis[0] &&
+  const bool one_axis = table.axes == 1 || (position_by_axis[1] == position_by_axis[0] &&
                                                position_by_axis[2] == position_by_axis[0]);
   if (!one_axis) {
-    const std::uint8_t* axis = table.position_axis() + j0;
+    const std::uint8_t* axis = table.axis + j0;
     for (std::int64_t i = 0; i < n; ++i) pair_position[i] = position_by_axis[axis[i]];
     for (std::int64_t i = n; i < n + ops::kF; ++i) pair_position[i] = 0.0;
   }
@@ -453,81 +453,64 @@ inline void rotate_token(const HeadView<T> (&views)[N], std::int64_t token, std:
   }
 }
 
+// Rotates tokens [begin, end) of a validated job: per token and block of
+// pairs, cos/sin from the job's rows or formed exactly here, then every head.
 template <Layout L, bool kPrefetch, class T, std::size_t N>
-inline void apply_tokens(const FrequencyTable& table, const RotaryDims& dims,
-                         const HeadView<T> (&views)[N], const Positions& positions,
-                         std::int64_t token_begin, std::int64_t token_end, RotationScale scale) {
-  const std::int64_t half = dims.pairs();
-  alignas(64) float c[kPairBlock + 32];
-  alignas(64) float s[kPairBlock + 32];
-  for (std::int64_t t = token_begin; t < token_end; ++t) {
+inline void run_tokens(const Job<T, N>& job, std::int64_t begin, std::int64_t end) {
+  const HeadView<T>(&views)[N] = *job.views;
+  const std::int64_t half = job.pairs;
+  alignas(64) float c_block[kPairBlock + 32];
+  alignas(64) float s_block[kPairBlock + 32];
+  for (std::int64_t t = begin; t < end; ++t) {
     double position_by_axis[Positions::kMaxAxes];
-    token_positions(positions, t, position_by_axis);
+    token_positions(job.positions, t, position_by_axis);
     for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
       const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
-      cos_sin(table, position_by_axis, j0, n, scale, c, s);
+      const float* c = c_block;
+      const float* s = s_block;
+      if (job.rows.cos != nullptr) {
+        const std::int64_t row = job.positions.at(t, 0) * job.rows.stride + j0;
+        c = job.rows.cos + row;
+        s = job.rows.sin + row;
+      } else {
+        cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
+      }
       rotate_token<L, kPrefetch>(views, t, half, j0, n, c, s);
     }
   }
 }
 
-template <Layout L, class T, std::size_t N>
-ROPEKIT_NOINLINE void apply(const FrequencyTable& table, const RotaryDims& dims,
-                            const HeadView<T> (&views)[N], const Positions& positions,
-                            std::int64_t token_begin, std::int64_t token_end, Direction direction) {
-  const RotationScale scale = rotation_scale(table, direction);
-  if (streams_from_memory(views, token_end - token_begin))
-    apply_tokens<L, true>(table, dims, views, positions, token_begin, token_end, scale);
-  else
-    apply_tokens<L, false>(table, dims, views, positions, token_begin, token_end, scale);
-}
-
-// Cos/sin rows from a precomputed table (CosSinCache), one row per position;
-// rows are padded to a multiple of 16 floats. Visited like apply_tokens.
-template <Layout L, bool kPrefetch, class T, std::size_t N, class Rows>
-inline void apply_rows_tokens(const Rows& rows, const RotaryDims& dims,
-                              const HeadView<T> (&views)[N], const Positions& positions,
-                              std::int64_t token_begin, std::int64_t token_end) {
-  const std::int64_t half = dims.pairs();
-  for (std::int64_t t = token_begin; t < token_end; ++t) {
-    const std::int64_t p = positions.at(t, 0);
-    const float* c = rows.cos_row(p);
-    const float* s = rows.sin_row(p);
-    for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
-      const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
-      rotate_token<L, kPrefetch>(views, t, half, j0, n, c + j0, s + j0);
-    }
+struct kernel {
+  // Rotates tokens [begin, end) of a validated job; calls that stream from
+  // memory take the prefetching, streaming visit order.
+  template <Layout L, class T, std::size_t N>
+  ROPEKIT_NOINLINE static void run(const Job<T, N>& job, std::int64_t begin, std::int64_t end) {
+    if (streams_from_memory(*job.views, end - begin))
+      run_tokens<L, true>(job, begin, end);
+    else
+      run_tokens<L, false>(job, begin, end);
   }
-}
 
-template <Layout L, class T, std::size_t N, class Rows>
-ROPEKIT_NOINLINE void apply_rows(const Rows& rows, const RotaryDims& dims,
-                                 const HeadView<T> (&views)[N], const Positions& positions,
-                                 std::int64_t token_begin, std::int64_t token_end) {
-  if (streams_from_memory(views, token_end - token_begin))
-    apply_rows_tokens<L, true>(rows, dims, views, positions, token_begin, token_end);
-  else
-    apply_rows_tokens<L, false>(rows, dims, views, positions, token_begin, token_end);
-}
-
-// Fills cos/sin rows for positions [first, first + count) of a table.
-ROPEKIT_NOINLINE inline void fill_rows(const FrequencyTable& table, std::int64_t first,
-                                       std::int64_t count, std::int64_t row_stride,
-                                       float* cos_rows, float* sin_rows) {
-  const RotationScale scale = rotation_scale(table, Direction::forward);
-  const std::int64_t half = table.pairs();
-  alignas(64) float c[kPairBlock + 32];
-  alignas(64) float s[kPairBlock + 32];
-  for (std::int64_t p = first; p < first + count; ++p) {
-    const double position_by_axis[Positions::kMaxAxes] = {
-        static_cast<double>(p), static_cast<double>(p), static_cast<double>(p)};
-    for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
-      const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
-      cos_sin(table, position_by_axis, j0, n, scale, c, s);
-      for (std::int64_t i = 0; i < n; ++i) {
-        cos_rows[(p - first) * row_stride + j0 + i] = c[i];
-        sin_rows[(p - first) * row_stride + j0 + i] = s[i];
+  // Fills cos/sin rows for positions [first, first + count) of a table, as
+  // run() forms them, so cached and uncached calls agree bit for bit.
+  ROPEKIT_NOINLINE static void fill_rows(const AngleTable& table, std::int64_t pairs,
+                                         std::int64_t first, std::int64_t count,
+                                         std::int64_t row_stride, float* cos_rows,
+                                         float* sin_rows) {
+    const RotationScale scale = rotation_scale(table.attention_factor, Direction::forward);
+    alignas(64) float c[kPairBlock + 32];
+    alignas(64) float s[kPairBlock + 32];
+    for (std::int64_t p = first; p < first + count; ++p) {
+      const double position_by_axis[Positions::kMaxAxes] = {
+          static_cast<double>(p), static_cast<double>(p), static_cast<double>(p)};
+      for (std::int64_t j0 = 0; j0 < pairs; j0 += kPairBlock) {
+        const std::int64_t n = pairs - j0 < kPairBlock ? pairs - j0 : kPairBlock;
+        cos_sin(table, position_by_axis, j0, n, scale, c, s);
+        for (std::int64_t i = 0; i < n; ++i) {
+          cos_rows[(p - first) * row_stride + j0 + i] = c[i];
+          sin_rows[(p - first) * row_stride + j0 + i] = s[i];
+        }
       }
     }
   }
-}
+};

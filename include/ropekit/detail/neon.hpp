@@ -19,7 +19,7 @@
 #include "../storage.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
-#include "reference.hpp"
+#include "job.hpp"
 
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {

@@ -18,7 +18,7 @@
 #include "../storage.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
-#include "reference.hpp"
+#include "job.hpp"
 
 ROPEKIT_TARGET_PUSH_AVX2
 ROPEKIT_BEGIN_NAMESPACE

@@ -21,7 +21,7 @@
 #include "../storage.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
-#include "reference.hpp"
+#include "job.hpp"
 
 ROPEKIT_TARGET_PUSH_AVX512
 // GCC 12 reports -Wmaybe-uninitialized inside AVX-512 intrinsics that pass

@@ -7,6 +7,7 @@
 #ifndef ROPEKIT_SCALING_LONGROPE_HPP
 #define ROPEKIT_SCALING_LONGROPE_HPP
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -142,6 +143,11 @@ class LongRope {
   state_type initial_state() const noexcept {
     return params_.selection == Selection::always_long ? Factors::long_factors
                                                        : Factors::short_factors;
+  }
+
+  /// Both states: a Rope builds their tables once, up front.
+  std::array<Factors, 2> all_states() const noexcept {
+    return {Factors::short_factors, Factors::long_factors};
   }
 
   /// transformers' `longrope_frequency_update` for `per_call`; fixed otherwise.
