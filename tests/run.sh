@@ -7,8 +7,8 @@
 #   2. Clang, C++20, -Werror, -march=native (compile-time selection), under
 #      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
-#      (SIMD against scalar, exact angles, properties, closed forms) run on
-#      the NEON path under qemu-user. The configuration and tooling suites
+#      (SIMD against scalar, exact angles, properties, closed forms, bad
+#      input, FP8 conversions) run on the NEON path under qemu-user. The configuration and tooling suites
 #      have no architecture-specific code and run in 1 and 2.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +46,7 @@ configure_and_build clang-cxx20-sanitizers -DCMAKE_CXX_COMPILER=clang++ \
 run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 
-kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test"
+kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test fp8_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \

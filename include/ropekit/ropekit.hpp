@@ -8,6 +8,7 @@
 #include "dims.hpp"
 #include "eigen_view.hpp"
 #include "error.hpp"
+#include "fp8.hpp"
 #include "frequencies.hpp"
 #include "isa.hpp"
 #include "layout.hpp"
