@@ -9,17 +9,19 @@
 
 #include <Eigen/Core>
 
+#include "fp8.hpp"
 #include "version.hpp"
 
 ROPEKIT_BEGIN_NAMESPACE
 
 /// True for the element types ropekit rotates: float, double, Eigen::half,
-/// Eigen::bfloat16.
+/// Eigen::bfloat16, and the FP8 KV-cache types float8_e4m3fn and
+/// float8_e5m2 (whose views carry a dequantisation scale).
 template <class T>
 struct is_storage_type
     : std::bool_constant<std::is_same_v<T, float> || std::is_same_v<T, double> ||
-                         std::is_same_v<T, Eigen::half> ||
-                         std::is_same_v<T, Eigen::bfloat16>> {};
+                         std::is_same_v<T, Eigen::half> || std::is_same_v<T, Eigen::bfloat16> ||
+                         is_fp8_v<T>> {};
 template <class T>
 inline constexpr bool is_storage_type_v = is_storage_type<T>::value;
 
@@ -28,14 +30,17 @@ inline constexpr bool is_storage_type_v = is_storage_type<T>::value;
 template <class T>
 using widened_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
-/// Short name used in diagnostics and benchmark names: f32, f64, f16, bf16.
+/// Short name used in diagnostics and benchmark names: f32, f64, f16, bf16,
+/// fp8e4m3, fp8e5m2.
 template <class T>
 constexpr const char* storage_name() noexcept {
   static_assert(is_storage_type_v<T>, "ropekit: unsupported storage type");
   if constexpr (std::is_same_v<T, float>) return "f32";
   else if constexpr (std::is_same_v<T, double>) return "f64";
   else if constexpr (std::is_same_v<T, Eigen::half>) return "f16";
-  else return "bf16";
+  else if constexpr (std::is_same_v<T, Eigen::bfloat16>) return "bf16";
+  else if constexpr (std::is_same_v<T, float8_e4m3fn>) return "fp8e4m3";
+  else return "fp8e5m2";
 }
 
 namespace detail {

@@ -6,8 +6,10 @@
 #define ROPEKIT_VIEW_HPP
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,11 +26,13 @@ ROPEKIT_BEGIN_NAMESPACE
 /// element twice would silently corrupt it.
 template <class T>
 class HeadView {
-  static_assert(is_storage_type_v<T>,
-                "ropekit: HeadView element must be float, double, Eigen::half or Eigen::bfloat16");
+  static_assert(is_storage_type_v<std::remove_const_t<T>>,
+                "ropekit: HeadView element must be float, double, Eigen::half, Eigen::bfloat16, "
+                "float8_e4m3fn or float8_e5m2 (const-qualified for a read-only source)");
 
  public:
   using element_type = T;
+  using value_type = std::remove_const_t<T>;
 
   HeadView(T* data, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
            std::int64_t token_stride, std::int64_t head_stride)
@@ -40,6 +44,45 @@ class HeadView {
         head_stride_(head_stride) {
     validate();
   }
+
+  /// A view of mutable elements is also a read-only view (a source).
+  template <class U, std::enable_if_t<std::is_same_v<const U, T> && !std::is_same_v<U, T>, int> = 0>
+  HeadView(const HeadView<U>& other) noexcept
+      : data_(other.data()),
+        tokens_(other.tokens()),
+        heads_(other.heads()),
+        head_dim_(other.head_dim()),
+        token_stride_(other.token_stride()),
+        head_stride_(other.head_stride()),
+        scale_(other.scale()),
+        head_scales_(other.head_scales()) {}
+
+  /// FP8 storage: element value = code * scale (vLLM's k_scale / v_scale;
+  /// one scale for the whole tensor). Finite and positive.
+  HeadView with_scale(float scale) const {
+    static_assert(is_fp8_v<value_type>, "ropekit: only FP8 views carry a scale");
+    if (!(std::isfinite(scale) && scale > 0.0f)) detail::fail("scale", scale, "must be finite and positive");
+    HeadView view = *this;
+    view.scale_ = scale;
+    view.head_scales_ = nullptr;
+    return view;
+  }
+  /// FP8 storage: one scale per head (`heads()` floats, each finite and
+  /// positive; checked when a call uses the view).
+  HeadView with_head_scales(const float* scales) const {
+    static_assert(is_fp8_v<value_type>, "ropekit: only FP8 views carry a scale");
+    detail::require(scales != nullptr || empty(), "head_scales", "nullptr",
+                    "must point to one scale per head");
+    HeadView view = *this;
+    view.head_scales_ = scales;
+    return view;
+  }
+  /// The dequantisation scale of a head (1 for non-FP8 storage).
+  float scale(std::int64_t head_index) const noexcept {
+    return head_scales_ != nullptr ? head_scales_[head_index] : scale_;
+  }
+  float scale() const noexcept { return scale_; }
+  const float* head_scales() const noexcept { return head_scales_; }
 
   T* data() const noexcept { return data_; }
   std::int64_t tokens() const noexcept { return tokens_; }
@@ -57,15 +100,21 @@ class HeadView {
   /// Tokens [begin, begin + count): for splitting work across threads.
   HeadView token_range(std::int64_t begin, std::int64_t count) const {
     check_range("token range", begin, count, tokens_);
-    return HeadView(count == 0 ? data_ : head(begin, 0), count, heads_, head_dim_,
-                    token_stride_, head_stride_);
+    HeadView view(count == 0 ? data_ : head(begin, 0), count, heads_, head_dim_, token_stride_,
+                  head_stride_);
+    view.scale_ = scale_;
+    view.head_scales_ = head_scales_;
+    return view;
   }
 
   /// Heads [begin, begin + count) of every token.
   HeadView head_range(std::int64_t begin, std::int64_t count) const {
     check_range("head range", begin, count, heads_);
-    return HeadView(count == 0 ? data_ : head(0, begin), tokens_, count, head_dim_,
-                    token_stride_, head_stride_);
+    HeadView view(count == 0 ? data_ : head(0, begin), tokens_, count, head_dim_, token_stride_,
+                  head_stride_);
+    view.scale_ = scale_;
+    view.head_scales_ = head_scales_ == nullptr ? nullptr : head_scales_ + begin;
+    return view;
   }
 
   /// Offset one past the last element any head touches (0 for empty views).
@@ -123,6 +172,8 @@ class HeadView {
 
   T* data_;
   std::int64_t tokens_, heads_, head_dim_, token_stride_, head_stride_;
+  float scale_ = 1.0f;
+  const float* head_scales_ = nullptr;
 };
 
 /// Contiguous `[tokens, heads, head_dim]` (BSHD for one sequence or a flat
@@ -170,45 +221,73 @@ FusedQkv<T> fused_qkv_views(T* rows, std::int64_t tokens, std::int64_t q_heads,
 
 namespace detail {
 
-// True when some element belongs to a head of both views. Exact for the
-// layouts engines use: disjoint address ranges, or two views with the same
-// token stride whose rows each fit inside that stride (fused QKV). Anything
-// else that shares an address range is reported as overlapping.
-template <class T>
-bool views_may_overlap(const HeadView<T>& a, const HeadView<T>& b) {
-  if (a.empty() || b.empty()) return false;
-  const T* a_begin = a.data();
-  const T* b_begin = b.data();
-  const T* a_end = a_begin + a.extent();
-  const T* b_end = b_begin + b.extent();
-  if (a_end <= b_begin || b_end <= a_begin) return false;
-  const bool single_token = a.tokens() == 1 && b.tokens() == 1;
-  const std::int64_t stride = a.token_stride();
-  const auto row_span = [](const HeadView<T>& v) {
-    return (v.heads() - 1) * v.head_stride() + v.head_dim();
-  };
-  if (!single_token &&
-      (a.tokens() != b.tokens() || b.token_stride() != stride ||
-       row_span(a) > stride || row_span(b) > stride))
-    return true;
-  // Same rows: compare the heads of one row, with b's start taken modulo the
-  // row stride; a head of b that runs past the row end is also compared,
-  // shifted back one row, against the start of a's row.
-  std::int64_t shift = b_begin - a_begin;
-  if (!single_token) shift = ((shift % stride) + stride) % stride;
-  std::vector<std::pair<std::int64_t, std::int64_t>> spans;
-  spans.reserve(static_cast<std::size_t>(a.heads() + 2 * b.heads()));
-  for (std::int64_t h = 0; h < a.heads(); ++h)
-    spans.emplace_back(h * a.head_stride(), h * a.head_stride() + a.head_dim());
-  for (std::int64_t h = 0; h < b.heads(); ++h) {
-    const std::int64_t start = shift + h * b.head_stride();
-    spans.emplace_back(start, start + b.head_dim());
-    if (!single_token) spans.emplace_back(start - stride, start - stride + b.head_dim());
+// A view's heads in bytes: `tokens` rows `token_stride` apart, each with
+// `heads` runs of `head_bytes` bytes `head_stride` apart, from `begin`.
+struct ByteHeads {
+  std::uintptr_t begin = 0;
+  std::int64_t tokens = 0, heads = 0, head_bytes = 0, token_stride = 0, head_stride = 0;
+
+  ByteHeads() = default;
+  template <class T>
+  explicit ByteHeads(const HeadView<T>& view)
+      : begin(reinterpret_cast<std::uintptr_t>(view.data())),
+        tokens(view.tokens()),
+        heads(view.heads()),
+        head_bytes(view.head_dim() * static_cast<std::int64_t>(sizeof(T))),
+        token_stride(view.token_stride() * static_cast<std::int64_t>(sizeof(T))),
+        head_stride(view.head_stride() * static_cast<std::int64_t>(sizeof(T))) {}
+
+  bool empty() const noexcept { return tokens == 0 || heads == 0; }
+  std::int64_t extent() const noexcept {
+    return (tokens - 1) * token_stride + (heads - 1) * head_stride + head_bytes;
   }
-  std::sort(spans.begin(), spans.end());
-  for (std::size_t i = 1; i < spans.size(); ++i)
-    if (spans[i].first < spans[i - 1].second) return true;
+  std::int64_t row_span() const noexcept { return (heads - 1) * head_stride + head_bytes; }
+
+  // Whether [x, x + length) (bytes from the start of a row) meets a head of
+  // the row. Heads are disjoint and in order, so only the first head ending
+  // after x can meet it.
+  bool row_meets(std::int64_t x, std::int64_t length) const noexcept {
+    std::int64_t first = 0;  // the first head ending after x
+    if (x >= head_bytes) {
+      if (heads == 1) return false;
+      first = (x - head_bytes) / head_stride + 1;
+    }
+    return first < heads && first * head_stride < x + length;
+  }
+};
+
+// True when some byte belongs to a head of both views. Exact for the layouts
+// engines use: disjoint address ranges, or two views with the same token
+// stride whose rows each fit inside that stride (fused QKV). Anything else
+// that shares an address range is reported as overlapping. No allocation:
+// each head of b is compared with a's row in O(1).
+inline bool heads_may_overlap(const ByteHeads& a, const ByteHeads& b) noexcept {
+  if (a.empty() || b.empty()) return false;
+  if (a.begin + static_cast<std::uintptr_t>(a.extent()) <= b.begin ||
+      b.begin + static_cast<std::uintptr_t>(b.extent()) <= a.begin)
+    return false;
+  const bool single_token = a.tokens == 1 && b.tokens == 1;
+  const std::int64_t stride = a.token_stride;
+  if (!single_token && (a.tokens != b.tokens || b.token_stride != stride ||
+                        a.row_span() > stride || b.row_span() > stride || stride == 0))
+    return true;
+  // The extents intersect, so the distance fits (both lie in one object).
+  std::int64_t shift = b.begin >= a.begin ? static_cast<std::int64_t>(b.begin - a.begin)
+                                          : -static_cast<std::int64_t>(a.begin - b.begin);
+  // Same rows: b's heads taken modulo the row stride; a head of b that runs
+  // past the row end is also compared, shifted back one row.
+  if (!single_token) shift = ((shift % stride) + stride) % stride;
+  for (std::int64_t h = 0; h < b.heads; ++h) {
+    const std::int64_t x = shift + h * b.head_stride;
+    if (a.row_meets(x, b.head_bytes)) return true;
+    if (!single_token && a.row_meets(x - stride, b.head_bytes)) return true;
+  }
   return false;
+}
+
+template <class A, class B>
+bool views_may_overlap(const HeadView<A>& a, const HeadView<B>& b) noexcept {
+  return heads_may_overlap(ByteHeads(a), ByteHeads(b));
 }
 
 }  // namespace detail

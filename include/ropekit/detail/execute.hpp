@@ -7,9 +7,12 @@
 #ifndef ROPEKIT_DETAIL_EXECUTE_HPP
 #define ROPEKIT_DETAIL_EXECUTE_HPP
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #ifdef _OPENMP
@@ -38,41 +41,87 @@ void check_view(const HeadView<T>& view, const RotaryDims& dims, const char* nam
   if (reinterpret_cast<std::uintptr_t>(view.data()) % alignof(T) != 0)
     fail((std::string(name) + ".data").c_str(), static_cast<const void*>(view.data()),
          "is not aligned for its element type");
-}
-
-// The views of one call: right head_dim, aligned, same tokens, disjoint.
-template <class T, std::size_t N>
-void validate_views(const RotaryDims& dims, const HeadView<T> (&views)[N],
-                    const char* const (&names)[N]) {
-  for (std::size_t i = 0; i < N; ++i) check_view(views[i], dims, names[i]);
-  for (std::size_t i = 1; i < N; ++i) {
-    if (views[i].tokens() != views[0].tokens())
-      fail((std::string(names[i]) + ".tokens").c_str(), views[i].tokens(),
-           std::string("must equal ") + names[0] + ".tokens = " +
-               std::to_string(views[0].tokens()));
-    if (views_may_overlap(views[0], views[i]))
-      fail(names[i], static_cast<const void*>(views[i].data()),
-           std::string("overlaps ") + names[0] + " (rotating shared elements twice)");
+  if constexpr (is_fp8_v<std::remove_const_t<T>>) {
+    if (view.head_scales() != nullptr)
+      for (std::int64_t h = 0; h < view.heads(); ++h)
+        if (!(std::isfinite(view.head_scales()[h]) && view.head_scales()[h] > 0.0f))
+          fail((std::string(name) + ".head_scales[" + std::to_string(h) + "]").c_str(),
+               view.head_scales()[h], "must be finite and positive");
   }
 }
 
+// The names a stream's views go by in messages.
+struct StreamNames {
+  const char* src;
+  const char* dst;
+};
+
+// A stream's memory as the overlap checks see it.
+struct Region {
+  ByteHeads heads;
+  bool written;
+  const char* name;
+};
+
+template <class Stream>
+void check_stream(const Stream& st, const StreamNames& names, const RotaryDims& dims,
+                  std::int64_t tokens, const char* first_name) {
+  check_view(st.src, dims, names.src);
+  if (st.src.tokens() != tokens)
+    fail((std::string(names.src) + ".tokens").c_str(), st.src.tokens(),
+         std::string("must equal ") + first_name + ".tokens = " + std::to_string(tokens));
+  if constexpr (!Stream::in_place) {
+    check_view(st.dst, dims, names.dst);
+    if (st.dst.tokens() != st.src.tokens())
+      fail((std::string(names.dst) + ".tokens").c_str(), st.dst.tokens(),
+           std::string("must equal ") + names.src + ".tokens = " + std::to_string(st.src.tokens()));
+    if (st.dst.heads() != st.src.heads())
+      fail((std::string(names.dst) + ".heads").c_str(), st.dst.heads(),
+           std::string("must equal ") + names.src + ".heads = " + std::to_string(st.src.heads()));
+  }
+  if constexpr (Stream::normalises) {
+    if (st.norm.weight == nullptr) fail("norm weight", "nullptr", "must point to head_dim floats");
+    if (!(std::isfinite(st.norm.eps) && st.norm.eps >= 0.0f))
+      fail("norm eps", st.norm.eps, "must be finite and not negative");
+  }
+}
+
+template <class Stream>
+void add_regions(const Stream& st, const StreamNames& names, Region* regions, int& count) {
+  regions[count++] = Region{ByteHeads(st.src), Stream::in_place, names.src};
+  if constexpr (!Stream::in_place) regions[count++] = Region{ByteHeads(st.dst), true, names.dst};
+}
+
 // Everything a call can reject, given the pairs and position axes of its
-// angles. Returns the largest position (-1 when there are no tokens).
-template <class T, std::size_t N>
-ROPEKIT_NOINLINE std::int64_t validate_call(std::int64_t pairs, int axes, const RotaryDims& dims,
-                                            const HeadView<T> (&views)[N],
-                                            const char* const (&names)[N],
-                                            const Positions& positions) {
+// angles: the views (head_dim, alignment, tokens, heads, FP8 scales), no
+// element written twice or written while another stream reads it, and the
+// positions. Returns the largest position (-1 when there are no tokens).
+template <class... Streams, std::size_t... I>
+std::int64_t validate_streams(std::int64_t pairs, int axes, const RotaryDims& dims,
+                              const Positions& positions, const std::tuple<Streams...>& streams,
+                              const StreamNames (&names)[sizeof...(Streams)],
+                              std::index_sequence<I...>) {
   if (pairs != dims.pairs())
     fail("table pairs", pairs, "must equal rotary_dim / 2 = " + std::to_string(dims.pairs()));
-  validate_views(dims, views, names);
+  const std::int64_t tokens = std::get<0>(streams).src.tokens();
+  (check_stream(std::get<I>(streams), names[I], dims, tokens, names[0].src), ...);
+  Region regions[2 * sizeof...(Streams)];
+  int count = 0;
+  (add_regions(std::get<I>(streams), names[I], regions, count), ...);
+  for (int i = 0; i < count; ++i)
+    for (int j = i + 1; j < count; ++j)
+      if ((regions[i].written || regions[j].written) &&
+          heads_may_overlap(regions[i].heads, regions[j].heads))
+        fail(regions[j].name, reinterpret_cast<const void*>(regions[j].heads.begin),
+             std::string("overlaps ") + regions[i].name +
+                 " (an element would be written twice, or written while it is read)");
   if (positions.axes() != 1 && positions.axes() != axes)
     fail("positions axes", positions.axes(),
          "must be 1 or the policy's " + std::to_string(axes) + " position axes");
-  return positions.validate(views[0].tokens());
+  return positions.validate(tokens);
 }
 
-// Angles from a FrequencyTable, in either direction.
+// Angles from a FrequencyTable, in any direction.
 struct TableSource {
   const FrequencyTable& table;
   Direction direction;
@@ -89,34 +138,20 @@ struct TableSource {
 };
 
 // Tokens [begin, end) of a job on path `isa`.
-template <Layout L, class Tag, class T, std::size_t N>
-void run_range(Isa isa, const Job<T, N>& job, std::int64_t begin, std::int64_t end) {
+template <Layout L, class Tag, class... Streams>
+void run_range(Isa isa, const Job<Streams...>& job, std::int64_t begin, std::int64_t end) {
+  using T = typename std::tuple_element_t<0, std::tuple<Streams...>>::source_value;
   Tag::template with_kernel<T>(
       isa, [&](auto kernel) { decltype(kernel)::template run<L>(job, begin, end); });
-}
-
-// Heads [h * heads / parts, (h + 1) * heads / parts) of each view.
-template <class T, std::size_t N>
-struct HeadPart {
-  HeadView<T> views[N];
-};
-template <class T, std::size_t N, std::size_t... I>
-HeadPart<T, N> head_part(const HeadView<T> (&views)[N], std::int64_t part, std::int64_t parts,
-                         std::index_sequence<I...>) {
-  const auto range = [&](const HeadView<T>& view) {
-    const std::int64_t begin = view.heads() * part / parts;
-    return view.head_range(begin, view.heads() * (part + 1) / parts - begin);
-  };
-  return HeadPart<T, N>{{range(views[I])...}};
 }
 
 // A validated job over all its tokens, on `threads` OpenMP threads (0: all
 // of omp_get_max_threads(); without OpenMP the calling thread): chunks of
 // tokens when there are at least as many tokens as threads, otherwise
-// chunks of every view's heads (decode). Same bits as one thread.
-template <Layout L, class Tag, class T, std::size_t N>
-void run_job(Isa isa, const Job<T, N>& job, int threads) {
-  const std::int64_t tokens = (*job.views)[0].tokens();
+// chunks of every stream's heads (decode). Same bits as one thread.
+template <Layout L, class Tag, class... Streams>
+void run_job(Isa isa, const Job<Streams...>& job, int threads) {
+  const std::int64_t tokens = std::get<0>(job.streams).src.tokens();
 #ifdef _OPENMP
   const int n = threads > 0 ? threads : omp_get_max_threads();
 #else
@@ -136,29 +171,45 @@ void run_job(Isa isa, const Job<T, N>& job, int threads) {
   }
 #pragma omp parallel for num_threads(n) schedule(static)
   for (int chunk = 0; chunk < n; ++chunk) {
-    const HeadPart<T, N> part = head_part(*job.views, chunk, n, std::make_index_sequence<N>{});
-    Job<T, N> part_job = job;
-    part_job.views = &part.views;
-    run_range<L, Tag>(isa, part_job, 0, tokens);
+    Job<Streams...> part = job;
+    std::apply([&](auto&... stream) { (head_part(stream, chunk, n), ...); }, part.streams);
+    run_range<L, Tag>(isa, part, 0, tokens);
   }
 #endif
 }
 
 // The entry: validates the call against the source's angles, resolves the
 // path, binds the angles (the source may advance a length-dependent state
-// only now, when nothing can fail any more) and rotates.
-template <class Tag, Layout L, class T, std::size_t N, class Source>
-void execute(const Source& source, const RotaryDims& dims, const HeadView<T> (&views)[N],
-             const char* const (&names)[N], const Positions& positions, int threads = 1) {
-  const std::int64_t largest =
-      validate_call(source.pairs(), source.axes(), dims, views, names, positions);
+// only now, when nothing can fail any more) and runs the streams.
+template <class Tag, Layout L, class Source, class... Streams>
+void execute_streams(const Source& source, const RotaryDims& dims, const Positions& positions,
+                     int threads, const std::tuple<Streams...>& streams,
+                     const StreamNames (&names)[sizeof...(Streams)]) {
+  const std::int64_t largest = validate_streams(source.pairs(), source.axes(), dims, positions,
+                                                streams, names, std::index_sequence_for<Streams...>{});
   source.check(largest);
   const Isa isa = Tag::resolve();
-  Job<T, N> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0}, dims.pairs(), &views,
-                positions};
+  Job<Streams...> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0},
+                      Geometry{dims.head_dim(), 0, dims.pairs(), dims.pairs()}, positions,
+                      streams};
   const auto& angles = source.bind(largest, job);  // keeps a bound table alive
   (void)angles;
   run_job<L, Tag>(isa, job, threads);
+}
+
+// In-place streams over views, the common case: q and k, or one tensor.
+template <class T, std::size_t N, std::size_t... I>
+auto in_place_streams(const HeadView<T> (&views)[N], std::index_sequence<I...>) {
+  return std::make_tuple(Stream<HeadView<T>, InPlace>{views[I], InPlace{}, NormSpec{}}...);
+}
+
+template <class Tag, Layout L, class T, std::size_t N, class Source>
+void execute(const Source& source, const RotaryDims& dims, const HeadView<T> (&views)[N],
+             const char* const (&names)[N], const Positions& positions, int threads = 1) {
+  StreamNames stream_names[N];
+  for (std::size_t i = 0; i < N; ++i) stream_names[i] = StreamNames{names[i], names[i]};
+  execute_streams<Tag, L>(source, dims, positions, threads,
+                          in_place_streams(views, std::make_index_sequence<N>{}), stream_names);
 }
 
 // The same with the layout chosen at run time.

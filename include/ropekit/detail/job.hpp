@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // What every kernel path is handed for one call: the angles (an exact table,
-// or precomputed cos/sin rows), the scale the direction applies, the views
-// and the positions, all validated before a job exists. The scalar
-// reference and the SIMD kernels share this vocabulary and nothing else.
+// or precomputed cos/sin rows), the scale the direction applies, which
+// channels of a head rotate, and the streams to process (each a source view
+// rotated, or copied, into a destination: itself, another view, or KV-cache
+// slots, optionally RMS-normalised first), all validated before a job
+// exists. The scalar reference and the SIMD kernels share this vocabulary
+// and nothing else.
 #ifndef ROPEKIT_DETAIL_JOB_HPP
 #define ROPEKIT_DETAIL_JOB_HPP
 
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
+#include <type_traits>
 
 #include "../frequencies.hpp"
 #include "../positions.hpp"
@@ -17,10 +22,13 @@
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
-enum class Direction { forward, inverse };
+// forward: rotate by the angle, times the attention factor m.
+// inverse: undo forward (rotate by -angle, divide by m).
+// backward: the gradient of forward (its transpose: rotate by -angle, times m).
+// shift: rotate by the angle alone (re-rotating keys that already carry m).
+enum class Direction { forward, inverse, backward, shift };
 
-// Scale applied to cos and to sin: forward multiplies both by the attention
-// factor; inverse divides by it and negates sin, so inverse(forward(x)) == x.
+// Scale applied to cos and to sin.
 struct RotationScale {
   double cos_scale;
   double sin_scale;
@@ -28,7 +36,12 @@ struct RotationScale {
 
 inline RotationScale rotation_scale(double attention_factor, Direction direction) {
   const double m = attention_factor;
-  return direction == Direction::forward ? RotationScale{m, m} : RotationScale{1.0 / m, -1.0 / m};
+  switch (direction) {
+    case Direction::inverse: return {1.0 / m, -1.0 / m};
+    case Direction::backward: return {m, -m};
+    case Direction::shift: return {1.0, 1.0};
+    default: return {m, m};
+  }
 }
 
 // Pairs handled per block: bounds the stack buffers for any rotary_dim and
@@ -61,16 +74,78 @@ struct CosSinRows {
   std::int64_t stride;
 };
 
-// One validated call: `N` views rotated with the same angles per token.
-// Exactly one of `table` and `rows` is used: rows when rows.cos is set.
-template <class T, std::size_t N>
+// Which channels of a head rotate. Half-split pair j is channels
+// (offset + j, offset + half + j); interleaved pair j is channels
+// (offset + 2j, offset + 2j + 1); j < pairs. Every other channel of the head
+// passes through (copied, and normalised, when the stream writes elsewhere
+// or normalises).
+struct Geometry {
+  std::int64_t head_dim;
+  std::int64_t offset;
+  std::int64_t pairs;
+  std::int64_t half;
+};
+
+// The stream writes its own source.
+struct InPlace {};
+
+// Per-head RMSNorm before the rotation: x * r * w (or x * r * (1 + w)), with
+// r = 1 / sqrt(mean(x^2) + eps) over the head's head_dim channels.
+struct NormSpec {
+  const float* weight;  // head_dim floats
+  float eps;
+  bool plus_one;        // Gemma's (1 + w)
+};
+
+// The element types a stream reads and writes.
+template <class Src, class Dst>
+struct stream_values {
+  using source = std::remove_const_t<typename Src::element_type>;
+  using destination = std::remove_const_t<typename Dst::element_type>;
+};
+template <class Src>
+struct stream_values<Src, InPlace> {
+  using source = std::remove_const_t<typename Src::element_type>;
+  using destination = source;
+};
+
+// One group of heads sharing the token's cos/sin: `src` (a HeadView,
+// possibly of const elements) rotated (or, with kRotate false, copied) into
+// `dst` (InPlace, a HeadView or KV-cache slots), normalised first with kNorm.
+template <class Src, class Dst, bool kRotate = true, bool kNorm = false>
+struct Stream {
+  using src_type = Src;
+  using dst_type = Dst;
+  static constexpr bool rotates = kRotate;
+  static constexpr bool normalises = kNorm;
+  static constexpr bool in_place = std::is_same_v<Dst, InPlace>;
+  using source_value = typename stream_values<Src, Dst>::source;
+  using destination_value = typename stream_values<Src, Dst>::destination;
+  Src src;
+  Dst dst;
+  NormSpec norm;
+};
+
+// Heads [part * heads / parts, (part + 1) * heads / parts) of a stream, for
+// splitting a call with few tokens across threads.
+template <class Stream>
+void head_part(Stream& st, std::int64_t part, std::int64_t parts) {
+  const std::int64_t heads = st.src.heads();
+  const std::int64_t begin = heads * part / parts;
+  const std::int64_t count = heads * (part + 1) / parts - begin;
+  st.src = st.src.head_range(begin, count);
+  if constexpr (!Stream::in_place) st.dst = st.dst.head_range(begin, count);
+}
+
+// One validated call.
+template <class... Streams>
 struct Job {
   AngleTable table;
-  CosSinRows rows;
+  CosSinRows rows;  // used instead of the table when rows.cos is set
   RotationScale scale;
-  std::int64_t pairs;
-  const HeadView<T> (*views)[N];
+  Geometry geometry;
   Positions positions;
+  std::tuple<Streams...> streams;
 };
 
 // The kernels' view of a FrequencyTable (whose arrays are not public API).

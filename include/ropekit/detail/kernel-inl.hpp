@@ -1,31 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 // The SIMD kernel, written once over an `ops` struct and included (no
-// include guard, on purpose) inside each ISA namespace after its `ops`, and
-// inside that ISA's target region, so every function here is compiled for
-// that ISA only. Highway's "-inl.h" headers work the same way.
+// include guard, on purpose) inside each ISA namespace after its `ops` and
+// angles-inl.hpp, and inside that ISA's target region, so every function
+// here is compiled for that ISA only. Highway's "-inl.h" headers work the
+// same way.
 //
-// Per token: the angle of every pair reduced exactly in double to a quarter
-// turn and a remainder in [-pi/4, pi/4], sin/cos of the remainder in float
-// (the remainder is exact to 2.3e-8 rad, the polynomials to float rounding),
-// then every q and k head of the token rotated with FMA and stored back in its
-// storage type.
+// Per token: cos/sin of the rotated pairs (angles-inl.hpp, or a cached row),
+// then every stream of the job: each head of its source is read (widened to
+// float, FP8 codes times their scale, optionally RMS-normalised), rotated
+// with FMA and stored once in the destination's type.
 //
 // `ops` provides kF float lanes (vf), kD = kF/2 double lanes (vd), kF int32
-// lanes (vi) and: load/store of float, Eigen::half and Eigen::bfloat16
+// lanes (vi) and: load/store of float, Eigen::half, Eigen::bfloat16 and FP8
 // (full and partial; the kernel uses float partials only where
-// kNativeMasks); set1, mul, fmadd, fmsub, swap_pairs, zip on vf; set1_d,
-// load_d, add_d, sub_d, mul_d, fma_d, fms_d (a*b - c), round_d on vd;
-// to_float and to_int (two vd halves to one vf / vi; to_int takes integers
-// below 2^51 in magnitude and keeps them mod 2^32); quadrant_fixup; and,
-// where kBfloat16Words, load_words, low_halves, high_halves, store_words.
+// kNativeMasks); set1, add, mul, div, fmadd, fmsub, swap_pairs, zip on vf;
+// set1_d, load_d, add_d, sub_d, mul_d, fma_d, fms_d (a*b - c), round_d on vd;
+// widen_d (vf to two vd); to_float and to_int (two vd halves to one vf / vi;
+// to_int takes integers below 2^51 in magnitude and keeps them mod 2^32);
+// quadrant_fixup; and, where kBfloat16Words, load_words, low_halves,
+// high_halves, store_words.
 
 // While one token's cos/sin are computed the memory stream stalls; calls
 // whose data cannot stay in cache therefore prefetch the next token's heads
 // as they rotate this token's (on cache-resident data the prefetches only
 // cost instructions, so small calls skip them). Prefetches go by cache line,
-// not by vector: a 64-byte vector step covers two 32-byte vectors of AVX2
-// but only one of AVX-512, and prefetching one line per two AVX-512 vectors
-// left every other line to the hardware (Zen 5: float prefill at 0.61 of the
+// not by vector: a 64-byte step covers two 32-byte vectors of AVX2 but only
+// one of AVX-512, and prefetching one line per two AVX-512 vectors left
+// every other line to the hardware (Zen 5: float prefill at 0.61 of the
 // in-place pass instead of 1.07).
 inline constexpr std::uintptr_t kCacheLine = 64;
 
@@ -42,430 +43,438 @@ inline void prefetch_lines(const T* p, std::int64_t n, bool first) {
   for (; line < end; line += kCacheLine) __builtin_prefetch(reinterpret_cast<const void*>(line), 1, 3);
 }
 
-template <class T, std::size_t N>
-inline bool streams_from_memory(const HeadView<T> (&views)[N], std::int64_t tokens) {
+template <class T>
+using value_t = std::remove_const_t<T>;
+
+template <class Stream>
+using source_t = typename Stream::source_value;
+
+template <class Stream>
+using destination_t = typename Stream::destination_value;
+
+template <class... Streams>
+inline bool streams_from_memory(std::int64_t tokens, const std::tuple<Streams...>& streams) {
   constexpr std::int64_t kCacheResidentBytes = std::int64_t{4} << 20;
   std::int64_t bytes = 0;
-  for (const HeadView<T>& view : views)
-    bytes += tokens * view.heads() * view.head_dim() * static_cast<std::int64_t>(sizeof(T));
+  std::apply(
+      [&](const auto&... stream) {
+        const auto add = [&](const auto& st) {
+          using St = std::decay_t<decltype(st)>;
+          bytes += tokens * st.src.heads() * st.src.head_dim() *
+                   static_cast<std::int64_t>(sizeof(source_t<St>) +
+                                             (St::in_place ? 0 : sizeof(destination_t<St>)));
+        };
+        (add(stream), ...);
+      },
+      streams);
   return tokens > 1 && bytes > kCacheResidentBytes;
 }
 
-// Angles of pairs [j, j + kF) at positions p_lo (first kD) and p_hi, as the
-// quarter turn q (int lanes, mod 4 is what counts) and the remainder x in
-// [-pi/4, pi/4] (float).
-inline void reduce(const AngleTable& table, std::int64_t j, typename ops::vd p_lo,
-                   typename ops::vd p_hi, typename ops::vi& quadrant, typename ops::vf& x) {
-  using vd = typename ops::vd;
-  vd q[2], r[2];
-  const vd p[2] = {p_lo, p_hi};
-  for (int half = 0; half < 2; ++half) {
-    const std::int64_t at = j + half * ops::kD;
-    const vd head = ops::load_d(table.quarters_head + at);
-    // Quarter turns as a + e exactly (FMA recovers the rounding error e).
-    // a < 2^33, so a - round(a) is exact and the remainder is right to
-    // ~1e-16 of a quarter turn.
-    const vd a = ops::mul_d(p[half], head);
-    const vd e = ops::fms_d(p[half], head, a);
-    q[half] = ops::round_d(a);
-    const vd quarters = ops::add_d(ops::sub_d(a, q[half]),
-                                   ops::fma_d(p[half], ops::load_d(table.quarters_tail + at), e));
-    r[half] = ops::mul_d(quarters, ops::set1_d(1.5707963267948966192313216916398));
-  }
-  quadrant = ops::to_int(q[0], q[1]);
-  x = ops::to_float(r[0], r[1]);
-}
-
-// sin and cos of q*pi/2 + x for x in [-pi/4, pi/4]. Taylor series to x^9 and
-// x^10 (truncation below 2e-9) evaluated in float.
-inline void sincos(typename ops::vi quadrant, typename ops::vf x, typename ops::vf& sin_out,
-                   typename ops::vf& cos_out) {
-  using vf = typename ops::vf;
-  const vf x2 = ops::mul(x, x);
-  vf s = ops::set1(1.0f / 362880.0f);
-  s = ops::fmadd(s, x2, ops::set1(-1.0f / 5040.0f));
-  s = ops::fmadd(s, x2, ops::set1(1.0f / 120.0f));
-  s = ops::fmadd(s, x2, ops::set1(-1.0f / 6.0f));
-  s = ops::fmadd(ops::mul(s, x2), x, x);
-  vf c = ops::set1(-1.0f / 3628800.0f);
-  c = ops::fmadd(c, x2, ops::set1(1.0f / 40320.0f));
-  c = ops::fmadd(c, x2, ops::set1(-1.0f / 720.0f));
-  c = ops::fmadd(c, x2, ops::set1(1.0f / 24.0f));
-  c = ops::fmadd(c, x2, ops::set1(-0.5f));
-  c = ops::fmadd(c, x2, ops::set1(1.0f));
-  ops::quadrant_fixup(quadrant, s, c);
-  sin_out = s;
-  cos_out = c;
-}
-
-// cos/sin (times the direction's scale) of pairs [j0, j0 + n) for one token.
-// c and s need room for n rounded up to kF; the table is padded likewise.
-inline void cos_sin(const AngleTable& table,
-                    const double (&position_by_axis)[Positions::kMaxAxes], std::int64_t j0,
-                    std::int64_t n, RotationScale scale, float* c, float* s) {
-  using vd = typename ops::vd;
-  using vf = typename ops::vf;
-  // Multimodal tables read a position per pair; others broadcast one, as do
-  // multimodal tokens whose axes agree (text tokens, so every decode step).
-  alignas(64) double pair_position[kPairBlock + 32];
-  const bool one_axis = table.axes == 1 || (position_by_axis[1] == position_by_axis[0] &&
-                                               position_by_axis[2] == position_by_axis[0]);
-  if (!one_axis) {
-    const std::uint8_t* axis = table.axis + j0;
-    for (std::int64_t i = 0; i < n; ++i) pair_position[i] = position_by_axis[axis[i]];
-    for (std::int64_t i = n; i < n + ops::kF; ++i) pair_position[i] = 0.0;
-  }
-  const vd broadcast = ops::set1_d(position_by_axis[0]);
-  const bool scaled = scale.cos_scale != 1.0 || scale.sin_scale != 1.0;
-  const vf cos_scale = ops::set1(static_cast<float>(scale.cos_scale));
-  const vf sin_scale = ops::set1(static_cast<float>(scale.sin_scale));
-  for (std::int64_t i = 0; i < n; i += ops::kF) {
-    const vd p_lo = one_axis ? broadcast : ops::load_d(pair_position + i);
-    const vd p_hi = one_axis ? broadcast : ops::load_d(pair_position + i + ops::kD);
-    typename ops::vi quadrant;
-    vf x, sn, cn;
-    reduce(table, j0 + i, p_lo, p_hi, quadrant, x);
-    sincos(quadrant, x, sn, cn);
-    if (scaled) {
-      cn = ops::mul(cn, cos_scale);
-      sn = ops::mul(sn, sin_scale);
-    }
-    ops::store(c + i, cn);
-    ops::store(s + i, sn);
-  }
-}
-
-// Tails shorter than a vector. With native masks (AVX-512), and for 16-bit
-// storage (whose partial moves are a few integer loads/stores), they take
-// the vector path. float tails without native masks go element by element with
+// Tails shorter than a vector. With native masks (AVX-512), and when neither
+// side is float (16-bit and FP8 partial moves are a few integer loads and
+// stores), they take the vector path. Other tails go element by element with
 // the same float operations (a*c - b*s as fma(a, c, -(b*s)), ...), so every
 // lane gets the bits the vector path would give: AVX2's masked moves are
 // slow on some cores and NEON has none.
-template <class T>
-constexpr bool kVectorTail = ops::kNativeMasks || sizeof(T) == 2;
+template <class S, class D>
+constexpr bool kVectorTail = ops::kNativeMasks || (sizeof(S) < 4 && sizeof(D) < 4);
 
-template <class T>
-inline void tail_half_split(T* x1, T* x2, int rest, const float* c, const float* s,
-                            typename ops::vf cv, typename ops::vf sv) {
-  if constexpr (kVectorTail<T>) {
+// One head's channels read from `src` (widened to float; FP8 codes times
+// their scale; RMS-normalised with kNorm) and written to `dst` in its type
+// (FP8: divided by its scale, then rounded). In place, src == dst.
+template <class S, class D, bool kNorm>
+struct HeadIO {
+  using vf = typename ops::vf;
+  const S* src;
+  D* dst;
+  std::int64_t src_next_token;  // to the same head of the next token, for prefetching
+  float src_scale, dst_scale;   // FP8 only
+  float r;                      // kNorm: 1 / sqrt(mean(x^2) + eps)
+  const float* weight;          // kNorm: head_dim weights
+  float weight_bias;            // kNorm: 1 for Gemma's (1 + w), else 0
+
+  vf finish_load(vf v, std::int64_t c, int n) const {
+    if constexpr (is_fp8_v<S>) v = ops::mul(v, ops::set1(src_scale));
+    if constexpr (kNorm) {
+      const vf w = n == ops::kF ? ops::load(weight + c) : ops::load_partial(weight + c, n);
+      v = ops::mul(ops::mul(v, ops::set1(r)), ops::add(w, ops::set1(weight_bias)));
+    }
     (void)c;
-    (void)s;
-    const typename ops::vf a = ops::load_partial(x1, rest), b = ops::load_partial(x2, rest);
-    ops::store_partial(x1, ops::fmsub(a, cv, ops::mul(b, sv)), rest);
-    ops::store_partial(x2, ops::fmadd(b, cv, ops::mul(a, sv)), rest);
+    (void)n;
+    return v;
+  }
+  vf load(std::int64_t c) const { return finish_load(ops::load(src + c), c, ops::kF); }
+  vf load_partial(std::int64_t c, int n) const {
+    return finish_load(ops::load_partial(src + c, n), c, n);
+  }
+  float load_one(std::int64_t c) const {
+    float v = static_cast<float>(src[c]);
+    if constexpr (is_fp8_v<S>) v *= src_scale;
+    if constexpr (kNorm) v = (v * r) * (weight[c] + weight_bias);
+    return v;
+  }
+  vf to_storage(vf v) const {
+    if constexpr (is_fp8_v<D>) v = ops::div(v, ops::set1(dst_scale));
+    return v;
+  }
+  void store(std::int64_t c, vf v) const { ops::store(dst + c, to_storage(v)); }
+  void store_partial(std::int64_t c, vf v, int n) const {
+    ops::store_partial(dst + c, to_storage(v), n);
+  }
+  void store_one(std::int64_t c, float v) const {
+    if constexpr (is_fp8_v<D>) dst[c] = D(v / dst_scale);
+    else dst[c] = D(v);
+  }
+  template <bool kPrefetch>
+  void prefetch(std::int64_t c, std::int64_t n, bool first) const {
+    if constexpr (kPrefetch) prefetch_lines(src + c + src_next_token, n, first);
+    (void)c;
+    (void)n;
+    (void)first;
+  }
+};
+
+// Sum of the squares of a head's channels (FP8 scaled), in double: each
+// float square is exact in double, so the order of the sum barely matters
+// and every path (the scalar reference sums in order) gets the same
+// normalisation factor once rounded to float.
+template <class S, class D, bool kNorm>
+inline float rms_factor(const HeadIO<S, D, kNorm>& io, std::int64_t head_dim, float eps) {
+  using vd = typename ops::vd;
+  vd sum = ops::set1_d(0.0);
+  const HeadIO<S, D, false> raw{io.src, io.dst, 0, io.src_scale, io.dst_scale, 1.0f, nullptr, 0.0f};
+  std::int64_t c = 0;
+  for (; c + ops::kF <= head_dim; c += ops::kF) {
+    vd lo, hi;
+    ops::widen_d(raw.load(c), lo, hi);
+    sum = ops::fma_d(lo, lo, ops::fma_d(hi, hi, sum));
+  }
+  alignas(64) double lanes[ops::kD];
+  ops::store_d(lanes, sum);
+  double total = 0.0;
+  for (int i = 0; i < ops::kD; ++i) total += lanes[i];
+  for (; c < head_dim; ++c) {
+    const double x = raw.load_one(c);
+    total += x * x;
+  }
+  return static_cast<float>(1.0 / std::sqrt(total / static_cast<double>(head_dim) + eps));
+}
+
+// Channels [c0, c1) copied (converted, normalised) from src to dst.
+template <class IO>
+inline void copy_channels(const IO& io, std::int64_t c0, std::int64_t c1) {
+  using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
+  using D = std::remove_pointer_t<decltype(io.dst)>;
+  std::int64_t c = c0;
+  for (; c + ops::kF <= c1; c += ops::kF) io.store(c, io.load(c));
+  if (c == c1) return;
+  if constexpr (kVectorTail<S, D>) {
+    const int rest = static_cast<int>(c1 - c);
+    io.store_partial(c, io.load_partial(c, rest), rest);
   } else {
-    (void)cv;
-    (void)sv;
-    for (int k = 0; k < rest; ++k) {
-      const float a = x1[k], b = x2[k];
-      const float bs = b * s[k], as = a * s[k];
-      x1[k] = __builtin_fmaf(a, c[k], -bs);
-      x2[k] = __builtin_fmaf(b, c[k], as);
-    }
+    for (; c < c1; ++c) io.store_one(c, io.load_one(c));
   }
 }
 
-template <class T>
-inline void tail_interleaved(T* x, int rest, const float* c2, const float* s2,
-                             typename ops::vf cv, typename ops::vf sv) {
-  if constexpr (kVectorTail<T>) {
-    (void)c2;
-    (void)s2;
-    const typename ops::vf a = ops::load_partial(x, rest);
-    ops::store_partial(x, ops::fmadd(a, cv, ops::mul(ops::swap_pairs(a), sv)), rest);
-  } else {
-    (void)cv;
-    (void)sv;
-    for (int k = 0; k < rest; k += 2) {
-      const float a = x[k], b = x[k + 1];
-      const float bs = b * s2[k], as = a * s2[k + 1];
-      x[k] = __builtin_fmaf(a, c2[k], bs);
-      x[k + 1] = __builtin_fmaf(b, c2[k + 1], as);
-    }
-  }
-}
-
-// Two vectors of pairs of one head, cos/sin in registers.
-template <class T>
-inline void rotate_pairs_half_split(T* x1, T* x2, typename ops::vf c0, typename ops::vf c1,
-                                    typename ops::vf s0, typename ops::vf s1) {
-  constexpr std::int64_t kF = ops::kF;
-  const typename ops::vf a0 = ops::load(x1), a1 = ops::load(x1 + kF);
-  const typename ops::vf b0 = ops::load(x2), b1 = ops::load(x2 + kF);
-  ops::store(x1, ops::fmsub(a0, c0, ops::mul(b0, s0)));
-  ops::store(x1 + kF, ops::fmsub(a1, c1, ops::mul(b1, s1)));
-  ops::store(x2, ops::fmadd(b0, c0, ops::mul(a0, s0)));
-  ops::store(x2 + kF, ops::fmadd(b1, c1, ops::mul(a1, s1)));
-}
-
-template <class T>
-inline void rotate_pairs_interleaved(T* x, typename ops::vf c0, typename ops::vf c1,
-                                     typename ops::vf s0, typename ops::vf s1) {
-  constexpr std::int64_t kF = ops::kF;
-  const typename ops::vf a0 = ops::load(x), a1 = ops::load(x + kF);
-  ops::store(x, ops::fmadd(a0, c0, ops::mul(ops::swap_pairs(a0), s0)));
-  ops::store(x + kF, ops::fmadd(a1, c1, ops::mul(ops::swap_pairs(a1), s1)));
-}
-
-// The next token's lines that [x, x + n) will touch, for streaming calls
-// (see prefetch_lines; `first` marks the first piece of a head's span).
-template <bool kPrefetch, class T>
-inline void prefetch_next(const T* x, std::int64_t next_token, std::int64_t n, bool first) {
-  if constexpr (kPrefetch) prefetch_lines(x + next_token, n, first);
-}
-
-// Visit order of one token's heads. Blocked (one column of pairs across all
-// heads, cos/sin held in registers) is fastest in cache, where head by head
-// loses a quarter, and for half-split 16-bit storage. Calls streaming from
-// memory otherwise go head by head, sequential for the prefetchers, reloading
-// cos/sin from L1: on Zen 1 at 16K tokens of Llama-3-8B, float half-split
-// 0.89 against 0.82 of the in-place pass, interleaved half ~10% faster.
-template <class T, bool kPrefetch, Layout L>
-constexpr bool head_major() {
-  return kPrefetch && (sizeof(T) == 4 || L == Layout::interleaved);
-}
-
-// Half-split pairs [0, n) of one head (x1: first channel of the block, x2 =
-// x1 + half): two vectors at a time, then one, then the tail.
-template <bool kPrefetch, class T>
-inline void rotate_head_half_split(T* x1, T* x2, std::int64_t n, std::int64_t next_token,
+// Half-split pairs (x1 + i, x2 + i), i in [0, n), of one head: two vectors
+// at a time, then one, then the tail.
+template <bool kPrefetch, class IO>
+inline void rotate_head_half_split(const IO& io, std::int64_t x1, std::int64_t x2, std::int64_t n,
                                    const float* c, const float* s) {
-  constexpr std::int64_t kF = ops::kF;
-  std::int64_t i = 0;
-  for (; i + 2 * kF <= n; i += 2 * kF) {
-    prefetch_next<kPrefetch>(x1 + i, next_token, 2 * kF, i == 0);
-    prefetch_next<kPrefetch>(x2 + i, next_token, 2 * kF, i == 0);
-    rotate_pairs_half_split(x1 + i, x2 + i, ops::load(c + i), ops::load(c + i + kF),
-                            ops::load(s + i), ops::load(s + i + kF));
-  }
-  for (; i < n; i += kF) {
-    const int rest = static_cast<int>(n - i < kF ? n - i : kF);
-    prefetch_next<kPrefetch>(x1 + i, next_token, rest, i == 0);
-    prefetch_next<kPrefetch>(x2 + i, next_token, rest, i == 0);
-    const typename ops::vf cv = ops::load(c + i), sv = ops::load(s + i);  // buffers are padded
-    if (rest == kF) {
-      const typename ops::vf a = ops::load(x1 + i), b = ops::load(x2 + i);
-      ops::store(x1 + i, ops::fmsub(a, cv, ops::mul(b, sv)));
-      ops::store(x2 + i, ops::fmadd(b, cv, ops::mul(a, sv)));
-    } else {
-      tail_half_split(x1 + i, x2 + i, rest, c + i, s + i, cv, sv);
-    }
-  }
-}
-
-// Half-split pairs [j0, j0 + n) of every head of one token: pair j is
-// channels (j, j + half), in the order head_major() picks.
-template <bool kPrefetch, class T, std::size_t N>
-inline void rotate_half_split(const HeadView<T> (&views)[N], std::int64_t token, std::int64_t half,
-                              std::int64_t j0, std::int64_t n, const float* c, const float* s) {
+  using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
+  using D = std::remove_pointer_t<decltype(io.dst)>;
   using vf = typename ops::vf;
   constexpr std::int64_t kF = ops::kF;
-  if constexpr (head_major<T, kPrefetch, Layout::half_split>()) {
-    for (const HeadView<T>& view : views) {
-      T* x1 = view.head(token, 0) + j0;
-      const std::int64_t stride = view.head_stride();
-      const std::int64_t next_token = view.token_stride();
-      for (std::int64_t h = view.heads(); h > 0; --h, x1 += stride)
-        rotate_head_half_split<kPrefetch>(x1, x1 + half, n, next_token, c, s);
-    }
-    return;
-  }
   std::int64_t i = 0;
   for (; i + 2 * kF <= n; i += 2 * kF) {
+    io.template prefetch<kPrefetch>(x1 + i, 2 * kF, i == 0);
+    io.template prefetch<kPrefetch>(x2 + i, 2 * kF, i == 0);
     const vf c0 = ops::load(c + i), c1 = ops::load(c + i + kF);
     const vf s0 = ops::load(s + i), s1 = ops::load(s + i + kF);
-    for (const HeadView<T>& view : views) {
-      // Locals, not view members: the vector stores may alias anything, and
-      // reloading the view's fields after each store serialises the heads.
-      T* x1 = view.head(token, 0) + j0 + i;
-      const std::int64_t stride = view.head_stride();
-      const std::int64_t next_token = view.token_stride();
-      for (std::int64_t h = view.heads(); h > 0; --h, x1 += stride) {
-        T* x2 = x1 + half;
-        prefetch_next<kPrefetch>(x1, next_token, 2 * kF, i == 0);
-        prefetch_next<kPrefetch>(x2, next_token, 2 * kF, i == 0);
-        rotate_pairs_half_split(x1, x2, c0, c1, s0, s1);
-      }
-    }
+    const vf a0 = io.load(x1 + i), a1 = io.load(x1 + i + kF);
+    const vf b0 = io.load(x2 + i), b1 = io.load(x2 + i + kF);
+    io.store(x1 + i, ops::fmsub(a0, c0, ops::mul(b0, s0)));
+    io.store(x1 + i + kF, ops::fmsub(a1, c1, ops::mul(b1, s1)));
+    io.store(x2 + i, ops::fmadd(b0, c0, ops::mul(a0, s0)));
+    io.store(x2 + i + kF, ops::fmadd(b1, c1, ops::mul(a1, s1)));
   }
   for (; i < n; i += kF) {
     const int rest = static_cast<int>(n - i < kF ? n - i : kF);
+    io.template prefetch<kPrefetch>(x1 + i, rest, i == 0);
+    io.template prefetch<kPrefetch>(x2 + i, rest, i == 0);
     const vf cv = ops::load(c + i), sv = ops::load(s + i);  // buffers are padded
-    for (const HeadView<T>& view : views) {
-      T* x1 = view.head(token, 0) + j0 + i;
-      const std::int64_t stride = view.head_stride();
-      const std::int64_t next_token = view.token_stride();
-      for (std::int64_t h = view.heads(); h > 0; --h, x1 += stride) {
-        T* x2 = x1 + half;
-        prefetch_next<kPrefetch>(x1, next_token, rest, i == 0);
-        prefetch_next<kPrefetch>(x2, next_token, rest, i == 0);
-        if (rest == kF) {
-          const vf a = ops::load(x1), b = ops::load(x2);
-          ops::store(x1, ops::fmsub(a, cv, ops::mul(b, sv)));
-          ops::store(x2, ops::fmadd(b, cv, ops::mul(a, sv)));
-        } else {
-          tail_half_split(x1, x2, rest, c + i, s + i, cv, sv);
-        }
+    if (rest == kF) {
+      const vf a = io.load(x1 + i), b = io.load(x2 + i);
+      io.store(x1 + i, ops::fmsub(a, cv, ops::mul(b, sv)));
+      io.store(x2 + i, ops::fmadd(b, cv, ops::mul(a, sv)));
+    } else if constexpr (kVectorTail<S, D>) {
+      const vf a = io.load_partial(x1 + i, rest), b = io.load_partial(x2 + i, rest);
+      io.store_partial(x1 + i, ops::fmsub(a, cv, ops::mul(b, sv)), rest);
+      io.store_partial(x2 + i, ops::fmadd(b, cv, ops::mul(a, sv)), rest);
+    } else {
+      for (std::int64_t k = i; k < n; ++k) {
+        const float a = io.load_one(x1 + k), b = io.load_one(x2 + k);
+        const float bs = b * s[k], as = a * s[k];
+        io.store_one(x1 + k, __builtin_fmaf(a, c[k], -bs));
+        io.store_one(x2 + k, __builtin_fmaf(b, c[k], as));
       }
     }
   }
 }
 
-// Interleaved channels [0, channels) of one head, cos/sin expanded (c2, s2;
-// see rotate_token); `first` when x starts the head's rotated span.
-template <bool kPrefetch, class T>
-inline void rotate_head_interleaved(T* x, std::int64_t channels, std::int64_t next_token,
+// Interleaved channels [x, x + channels) of one head, cos/sin expanded (c2
+// holds each cos twice, s2 holds (-sin, +sin), so one multiply-add with the
+// pair-swapped vector rotates); `first` when x starts the head's span.
+template <bool kPrefetch, class IO>
+inline void rotate_head_interleaved(const IO& io, std::int64_t x, std::int64_t channels,
                                     const float* c2, const float* s2, bool first) {
-  constexpr std::int64_t kF = ops::kF;
-  std::int64_t i = 0;
-  for (; i + 2 * kF <= channels; i += 2 * kF) {
-    prefetch_next<kPrefetch>(x + i, next_token, 2 * kF, first && i == 0);
-    rotate_pairs_interleaved(x + i, ops::load(c2 + i), ops::load(c2 + i + kF), ops::load(s2 + i),
-                             ops::load(s2 + i + kF));
-  }
-  for (; i < channels; i += kF) {
-    const int rest = static_cast<int>(channels - i < kF ? channels - i : kF);
-    prefetch_next<kPrefetch>(x + i, next_token, rest, first && i == 0);
-    const typename ops::vf cv = ops::load(c2 + i), sv = ops::load(s2 + i);
-    if (rest == kF) {
-      const typename ops::vf a = ops::load(x + i);
-      ops::store(x + i, ops::fmadd(a, cv, ops::mul(ops::swap_pairs(a), sv)));
-    } else {
-      tail_interleaved(x + i, rest, c2 + i, s2 + i, cv, sv);
-    }
-  }
-}
-
-// Interleaved channels [i0, channels) of every head, blocked: one column
-// across all heads at a time, cos/sin in registers.
-template <bool kPrefetch, class T, std::size_t N>
-inline void rotate_interleaved_blocked(const HeadView<T> (&views)[N], std::int64_t token,
-                                       std::int64_t i0, std::int64_t channels, const float* c2,
-                                       const float* s2) {
+  using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
+  using D = std::remove_pointer_t<decltype(io.dst)>;
   using vf = typename ops::vf;
   constexpr std::int64_t kF = ops::kF;
   std::int64_t i = 0;
   for (; i + 2 * kF <= channels; i += 2 * kF) {
-    const vf c0 = ops::load(c2 + i), c1 = ops::load(c2 + i + kF);
-    const vf s0 = ops::load(s2 + i), s1 = ops::load(s2 + i + kF);
-    for (const HeadView<T>& view : views) {
-      T* x = view.head(token, 0) + i0 + i;
-      const std::int64_t stride = view.head_stride();
-      const std::int64_t next_token = view.token_stride();
-      for (std::int64_t h = view.heads(); h > 0; --h, x += stride) {
-        prefetch_next<kPrefetch>(x, next_token, 2 * kF, i0 + i == 0);
-        rotate_pairs_interleaved(x, c0, c1, s0, s1);
-      }
-    }
+    io.template prefetch<kPrefetch>(x + i, 2 * kF, first && i == 0);
+    const vf a0 = io.load(x + i), a1 = io.load(x + i + kF);
+    io.store(x + i, ops::fmadd(a0, ops::load(c2 + i), ops::mul(ops::swap_pairs(a0), ops::load(s2 + i))));
+    io.store(x + i + kF, ops::fmadd(a1, ops::load(c2 + i + kF),
+                                    ops::mul(ops::swap_pairs(a1), ops::load(s2 + i + kF))));
   }
   for (; i < channels; i += kF) {
     const int rest = static_cast<int>(channels - i < kF ? channels - i : kF);
+    io.template prefetch<kPrefetch>(x + i, rest, first && i == 0);
     const vf cv = ops::load(c2 + i), sv = ops::load(s2 + i);
-    for (const HeadView<T>& view : views) {
-      T* x = view.head(token, 0) + i0 + i;
-      const std::int64_t stride = view.head_stride();
-      const std::int64_t next_token = view.token_stride();
-      for (std::int64_t h = view.heads(); h > 0; --h, x += stride) {
-        prefetch_next<kPrefetch>(x, next_token, rest, i0 + i == 0);
-        if (rest == kF) {
-          const vf a = ops::load(x);
-          ops::store(x, ops::fmadd(a, cv, ops::mul(ops::swap_pairs(a), sv)));
-        } else {
-          tail_interleaved(x, rest, c2 + i, s2 + i, cv, sv);
-        }
+    if (rest == kF) {
+      const vf a = io.load(x + i);
+      io.store(x + i, ops::fmadd(a, cv, ops::mul(ops::swap_pairs(a), sv)));
+    } else if constexpr (kVectorTail<S, D>) {
+      const vf a = io.load_partial(x + i, rest);
+      io.store_partial(x + i, ops::fmadd(a, cv, ops::mul(ops::swap_pairs(a), sv)), rest);
+    } else {
+      for (std::int64_t k = i; k < channels; k += 2) {
+        const float a = io.load_one(x + k), b = io.load_one(x + k + 1);
+        const float bs = b * s2[k], as = a * s2[k + 1];
+        io.store_one(x + k, __builtin_fmaf(a, c2[k], bs));
+        io.store_one(x + k + 1, __builtin_fmaf(b, c2[k + 1], as));
       }
     }
   }
 }
 
-// Interleaved bfloat16 pairs [0, n) of one head, n a multiple of kF, through
-// ops' 32-bit words: the same float operations as the interleaved rotation
-// (so the same bits), with cos/sin per pair instead of expanded.
+// Interleaved bfloat16 pairs [0, n) of one head in place, n a multiple of
+// kF, through ops' 32-bit words: the same float operations as the
+// interleaved rotation (so the same bits), with cos/sin per pair.
 template <bool kPrefetch, class T, class O = ops>
 inline void rotate_head_words(T* x, std::int64_t n, std::int64_t next_token, const float* c,
                               const float* s) {
   for (std::int64_t i = 0; i < n; i += O::kF) {
-    T* words_at = x + 2 * i;
-    prefetch_next<kPrefetch>(words_at, next_token, 2 * O::kF, i == 0);
+    T* at = x + 2 * i;
+    if constexpr (kPrefetch) prefetch_lines(at + next_token, 2 * O::kF, i == 0);
     const typename O::vf cv = O::load(c + i), sv = O::load(s + i);
-    const typename O::vi words = O::load_words(words_at);
+    const typename O::vi words = O::load_words(at);
     const typename O::vf even = O::low_halves(words), odd = O::high_halves(words);
-    O::store_words(words_at, O::fmsub(even, cv, O::mul(odd, sv)),
-                   O::fmadd(odd, cv, O::mul(even, sv)));
+    O::store_words(at, O::fmsub(even, cv, O::mul(odd, sv)), O::fmadd(odd, cv, O::mul(even, sv)));
   }
 }
 
-// The same, blocked: one column of kF pairs across all heads at a time.
-template <bool kPrefetch, class T, std::size_t N, class O = ops>
-inline void rotate_words_blocked(const HeadView<T> (&views)[N], std::int64_t token,
-                                 std::int64_t j0, std::int64_t n, const float* c, const float* s) {
+// Blocked visit order for in-place streams: one column of pairs across all
+// heads at a time, cos/sin held in registers. Fastest in cache, where head
+// by head loses a quarter, and for half-split 16-bit storage. Calls
+// streaming from memory otherwise go head by head (sequential for the
+// prefetchers, cos/sin reloaded from L1): on Zen 1 at 16K tokens of
+// Llama-3-8B, float half-split 0.89 against 0.82 of the in-place pass,
+// interleaved half ~10% faster. FP8 and normalising streams always go head
+// by head.
+template <class Stream, bool kPrefetch, Layout L>
+constexpr bool head_major() {
+  using S = source_t<Stream>;
+  if constexpr (!Stream::in_place || Stream::normalises || is_fp8_v<S>) return true;
+  return kPrefetch && (sizeof(S) == 4 || L == Layout::interleaved);
+}
+
+template <bool kPrefetch, class T>
+inline void blocked_half_split(const HeadView<T>& view, std::int64_t token, std::int64_t x1,
+                               std::int64_t half, std::int64_t n, const float* c, const float* s) {
+  using vf = typename ops::vf;
+  constexpr std::int64_t kF = ops::kF;
+  // Locals, not view members: the vector stores may alias anything, and
+  // reloading the view's fields after each store serialises the heads.
+  T* const base = view.head(token, 0) + x1;
+  const std::int64_t stride = view.head_stride();
+  const std::int64_t next_token = view.token_stride();
+  const std::int64_t heads = view.heads();
+  std::int64_t i = 0;
+  for (; i + 2 * kF <= n; i += 2 * kF) {
+    const vf c0 = ops::load(c + i), c1 = ops::load(c + i + kF);
+    const vf s0 = ops::load(s + i), s1 = ops::load(s + i + kF);
+    T* a = base + i;
+    for (std::int64_t h = heads; h > 0; --h, a += stride) {
+      T* b = a + half;
+      if constexpr (kPrefetch) {
+        prefetch_lines(a + next_token, 2 * kF, i == 0);
+        prefetch_lines(b + next_token, 2 * kF, i == 0);
+      }
+      const vf a0 = ops::load(a), a1 = ops::load(a + kF);
+      const vf b0 = ops::load(b), b1 = ops::load(b + kF);
+      ops::store(a, ops::fmsub(a0, c0, ops::mul(b0, s0)));
+      ops::store(a + kF, ops::fmsub(a1, c1, ops::mul(b1, s1)));
+      ops::store(b, ops::fmadd(b0, c0, ops::mul(a0, s0)));
+      ops::store(b + kF, ops::fmadd(b1, c1, ops::mul(a1, s1)));
+    }
+  }
+  if (i == n) return;
+  // The rest column by column, head by head, through the head routine.
+  for (std::int64_t h = 0; h < heads; ++h) {
+    T* head = base + h * stride;
+    const HeadIO<T, T, false> io{head, head, next_token, 1.0f, 1.0f, 1.0f, nullptr, 0.0f};
+    rotate_head_half_split<kPrefetch>(io, i, i + half, n - i, c + i, s + i);
+  }
+}
+
+template <bool kPrefetch, class T>
+inline void blocked_interleaved(const HeadView<T>& view, std::int64_t token, std::int64_t x,
+                                std::int64_t channels, const float* c2, const float* s2,
+                                bool first) {
+  using vf = typename ops::vf;
+  constexpr std::int64_t kF = ops::kF;
+  T* const base = view.head(token, 0) + x;
+  const std::int64_t stride = view.head_stride();
+  const std::int64_t next_token = view.token_stride();
+  const std::int64_t heads = view.heads();
+  std::int64_t i = 0;
+  for (; i + 2 * kF <= channels; i += 2 * kF) {
+    const vf c0 = ops::load(c2 + i), c1 = ops::load(c2 + i + kF);
+    const vf s0 = ops::load(s2 + i), s1 = ops::load(s2 + i + kF);
+    T* a = base + i;
+    for (std::int64_t h = heads; h > 0; --h, a += stride) {
+      if constexpr (kPrefetch) prefetch_lines(a + next_token, 2 * kF, first && i == 0);
+      const vf a0 = ops::load(a), a1 = ops::load(a + kF);
+      ops::store(a, ops::fmadd(a0, c0, ops::mul(ops::swap_pairs(a0), s0)));
+      ops::store(a + kF, ops::fmadd(a1, c1, ops::mul(ops::swap_pairs(a1), s1)));
+    }
+  }
+  if (i == channels) return;
+  for (std::int64_t h = 0; h < heads; ++h) {
+    T* head = base + h * stride;
+    const HeadIO<T, T, false> io{head, head, next_token, 1.0f, 1.0f, 1.0f, nullptr, 0.0f};
+    rotate_head_interleaved<kPrefetch>(io, i, channels - i, c2 + i, s2 + i, first && i == 0);
+  }
+}
+
+template <bool kPrefetch, class T, class O = ops>
+inline void blocked_words(const HeadView<T>& view, std::int64_t token, std::int64_t x,
+                          std::int64_t n, const float* c, const float* s) {
   for (std::int64_t i = 0; i < n; i += O::kF) {
     const typename O::vf cv = O::load(c + i), sv = O::load(s + i);
-    for (const HeadView<T>& view : views) {
-      T* x = view.head(token, 0) + 2 * (j0 + i);
-      const std::int64_t stride = view.head_stride();
-      const std::int64_t next_token = view.token_stride();
-      for (std::int64_t h = view.heads(); h > 0; --h, x += stride) {
-        prefetch_next<kPrefetch>(x, next_token, 2 * O::kF, i == 0);
-        const typename O::vi words = O::load_words(x);
-        const typename O::vf even = O::low_halves(words), odd = O::high_halves(words);
-        O::store_words(x, O::fmsub(even, cv, O::mul(odd, sv)), O::fmadd(odd, cv, O::mul(even, sv)));
-      }
+    T* at = view.head(token, 0) + x + 2 * i;
+    const std::int64_t stride = view.head_stride();
+    const std::int64_t next_token = view.token_stride();
+    for (std::int64_t h = view.heads(); h > 0; --h, at += stride) {
+      if constexpr (kPrefetch) prefetch_lines(at + next_token, 2 * O::kF, i == 0);
+      const typename O::vi words = O::load_words(at);
+      const typename O::vf even = O::low_halves(words), odd = O::high_halves(words);
+      O::store_words(at, O::fmsub(even, cv, O::mul(odd, sv)),
+                       O::fmadd(odd, cv, O::mul(even, sv)));
     }
   }
 }
 
-// Rotates pairs [j0, j0 + n) of every head of one token with cos/sin c, s
-// (room for n rounded up to kF, zero padded is fine).
-template <Layout L, bool kPrefetch, class T, std::size_t N>
-inline void rotate_token(const HeadView<T> (&views)[N], std::int64_t token, std::int64_t half,
-                         std::int64_t j0, std::int64_t n, const float* c, const float* s) {
-  if constexpr (L == Layout::half_split) {
-    rotate_half_split<kPrefetch>(views, token, half, j0, n, c, s);
+// The IO of head h of token t of a stream.
+template <class Stream>
+inline auto head_io(const Stream& st, std::int64_t t, std::int64_t h) {
+  using S = source_t<Stream>;
+  using D = destination_t<Stream>;
+  const S* src = st.src.head(t, h);
+  D* dst;
+  float dst_scale;
+  if constexpr (Stream::in_place) {
+    dst = const_cast<D*>(src);
+    dst_scale = st.src.scale(h);
   } else {
-    constexpr bool kWords = std::is_same_v<T, Eigen::bfloat16> && ops::kBfloat16Words;
+    dst = st.dst.head(t, h);
+    dst_scale = st.dst.scale(h);
+  }
+  return HeadIO<S, D, Stream::normalises>{src,    dst, st.src.token_stride(), st.src.scale(h),
+                                          dst_scale, 1.0f, st.norm.weight,
+                                          st.norm.plus_one ? 1.0f : 0.0f};
+}
+
+// Whether a stream writes the channels that do not rotate.
+template <class Stream>
+constexpr bool kWritesPassThrough = !Stream::in_place || Stream::normalises;
+
+// Every head of one stream for token t: pairs [j0, j0 + n) rotate (c, s; c2,
+// s2 expanded for the interleaved layout); with the first block, the
+// channels that do not rotate are written too where the stream needs them.
+template <Layout L, bool kPrefetch, class Stream>
+inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
+                    std::int64_t n, const float* c, const float* s, const float* c2,
+                    const float* s2) {
+  using S = source_t<Stream>;
+  const bool first_block = j0 == 0;
+  if constexpr (!Stream::rotates) {
+    if (first_block)
+      for (std::int64_t h = 0; h < st.src.heads(); ++h) copy_channels(head_io(st, t, h), 0, g.head_dim);
+    return;
+  } else {
+    constexpr bool kWords = L == Layout::interleaved && Stream::in_place && !Stream::normalises &&
+                            std::is_same_v<S, Eigen::bfloat16> && ops::kBfloat16Words;
     const std::int64_t words = kWords ? n - n % ops::kF : 0;
-    // Each cos twice, and (-sin, +sin), as the interleaved rotation reads them.
-    alignas(64) float c2[2 * kPairBlock + 2 * ops::kF];
-    alignas(64) float s2[2 * kPairBlock + 2 * ops::kF];
-    const typename ops::vf minus_one = ops::set1(-1.0f);
-    for (std::int64_t i = 0; i < n - words; i += ops::kF) {
-      const typename ops::vf cv = ops::load(c + words + i), sv = ops::load(s + words + i);
-      ops::zip(cv, cv, c2 + 2 * i);
-      ops::zip(ops::mul(sv, minus_one), sv, s2 + 2 * i);
-    }
-    if constexpr (head_major<T, kPrefetch, Layout::interleaved>()) {
-      for (const HeadView<T>& view : views) {
-        T* x = view.head(token, 0) + 2 * j0;
-        const std::int64_t stride = view.head_stride();
-        const std::int64_t next_token = view.token_stride();
-        for (std::int64_t h = view.heads(); h > 0; --h, x += stride) {
-          if constexpr (kWords) rotate_head_words<kPrefetch>(x, words, next_token, c, s);
-          rotate_head_interleaved<kPrefetch>(x + 2 * words, 2 * (n - words), next_token, c2, s2,
-                                             words == 0);
-        }
+    const std::int64_t x = L == Layout::half_split ? g.offset + j0 : g.offset + 2 * j0;
+    if constexpr (!head_major<Stream, kPrefetch, L>()) {
+      if constexpr (L == Layout::half_split) {
+        blocked_half_split<kPrefetch>(st.src, t, x, g.half, n, c, s);
+      } else {
+        if constexpr (kWords) blocked_words<kPrefetch>(st.src, t, x, words, c, s);
+        blocked_interleaved<kPrefetch>(st.src, t, x + 2 * words, 2 * (n - words), c2 + 2 * words,
+                                       s2 + 2 * words, words == 0 && first_block);
       }
     } else {
-      if constexpr (kWords) rotate_words_blocked<kPrefetch>(views, token, j0, words, c, s);
-      rotate_interleaved_blocked<kPrefetch>(views, token, 2 * (j0 + words), 2 * (n - words), c2,
-                                            s2);
+      for (std::int64_t h = 0; h < st.src.heads(); ++h) {
+        auto io = head_io(st, t, h);
+        if constexpr (Stream::normalises) io.r = rms_factor(io, g.head_dim, st.norm.eps);
+        if constexpr (kWritesPassThrough<Stream>) {
+          if (first_block) {
+            const std::int64_t rotated_end =
+                L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
+            copy_channels(io, 0, g.offset);
+            if (L == Layout::half_split) copy_channels(io, g.offset + g.pairs, g.offset + g.half);
+            copy_channels(io, rotated_end, g.head_dim);
+          }
+        }
+        if constexpr (L == Layout::half_split) {
+          rotate_head_half_split<kPrefetch>(io, x, x + g.half, n, c, s);
+        } else {
+          if constexpr (kWords)
+            rotate_head_words<kPrefetch>(const_cast<S*>(io.src) + x, words, st.src.token_stride(),
+                                         c, s);
+          rotate_head_interleaved<kPrefetch>(io, x + 2 * words, 2 * (n - words), c2 + 2 * words,
+                                             s2 + 2 * words, words == 0 && first_block);
+        }
+      }
     }
   }
 }
 
 // Rotates tokens [begin, end) of a validated job: per token and block of
-// pairs, cos/sin from the job's rows or formed exactly here, then every head.
-template <Layout L, bool kPrefetch, class T, std::size_t N>
-inline void run_tokens(const Job<T, N>& job, std::int64_t begin, std::int64_t end) {
-  const HeadView<T>(&views)[N] = *job.views;
-  const std::int64_t half = job.pairs;
+// pairs, cos/sin from the job's rows or formed exactly here, then every
+// stream.
+template <Layout L, bool kPrefetch, class... Streams>
+inline void run_tokens(const Job<Streams...>& job, std::int64_t begin, std::int64_t end) {
+  const Geometry& g = job.geometry;
   alignas(64) float c_block[kPairBlock + 32];
   alignas(64) float s_block[kPairBlock + 32];
+  // Interleaved: each cos twice, and (-sin, +sin), as the rotation reads them.
+  alignas(64) float c2[L == Layout::interleaved ? 2 * kPairBlock + 2 * ops::kF : 1];
+  alignas(64) float s2[L == Layout::interleaved ? 2 * kPairBlock + 2 * ops::kF : 1];
   for (std::int64_t t = begin; t < end; ++t) {
     double position_by_axis[Positions::kMaxAxes];
     token_positions(job.positions, t, position_by_axis);
-    for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
-      const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
+    // At least one block, so that streams with no rotated pair still copy.
+    const std::int64_t blocks = g.pairs == 0 ? 1 : (g.pairs + kPairBlock - 1) / kPairBlock;
+    for (std::int64_t block = 0; block < blocks; ++block) {
+      const std::int64_t j0 = block * kPairBlock;
+      const std::int64_t n = g.pairs - j0 < kPairBlock ? g.pairs - j0 : kPairBlock;
       const float* c = c_block;
       const float* s = s_block;
       if (job.rows.cos != nullptr) {
@@ -475,7 +484,19 @@ inline void run_tokens(const Job<T, N>& job, std::int64_t begin, std::int64_t en
       } else {
         cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
       }
-      rotate_token<L, kPrefetch>(views, t, half, j0, n, c, s);
+      if constexpr (L == Layout::interleaved) {
+        const typename ops::vf minus_one = ops::set1(-1.0f);
+        for (std::int64_t i = 0; i < n; i += ops::kF) {
+          const typename ops::vf cv = ops::load(c + i), sv = ops::load(s + i);
+          ops::zip(cv, cv, c2 + 2 * i);
+          ops::zip(ops::mul(sv, minus_one), sv, s2 + 2 * i);
+        }
+      }
+      std::apply(
+          [&](const auto&... stream) {
+            (process<L, kPrefetch>(g, stream, t, j0, n, c, s, c2, s2), ...);
+          },
+          job.streams);
     }
   }
 }
@@ -483,9 +504,10 @@ inline void run_tokens(const Job<T, N>& job, std::int64_t begin, std::int64_t en
 struct kernel {
   // Rotates tokens [begin, end) of a validated job; calls that stream from
   // memory take the prefetching, streaming visit order.
-  template <Layout L, class T, std::size_t N>
-  ROPEKIT_NOINLINE static void run(const Job<T, N>& job, std::int64_t begin, std::int64_t end) {
-    if (streams_from_memory(*job.views, end - begin))
+  template <Layout L, class... Streams>
+  ROPEKIT_NOINLINE static void run(const Job<Streams...>& job, std::int64_t begin,
+                                   std::int64_t end) {
+    if (streams_from_memory(end - begin, job.streams))
       run_tokens<L, true>(job, begin, end);
     else
       run_tokens<L, false>(job, begin, end);

@@ -20,6 +20,7 @@
 #include "../version.hpp"
 #include "../view.hpp"
 #include "job.hpp"
+#include "fp8_neon.hpp"
 
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -28,7 +29,11 @@ namespace neon {
 
 #include "short_io-inl.hpp"
 
-struct ops {
+struct ops : fp8_ops {
+  using fp8_ops::load;
+  using fp8_ops::load_partial;
+  using fp8_ops::store;
+  using fp8_ops::store_partial;
   static constexpr int kF = 4;
   static constexpr int kD = 2;
   using vf = float32x4_t;
@@ -107,6 +112,8 @@ struct ops {
 
   static vf set1(float x) { return vdupq_n_f32(x); }
   static vf mul(vf a, vf b) { return vmulq_f32(a, b); }
+  static vf add(vf a, vf b) { return vaddq_f32(a, b); }
+  static vf div(vf a, vf b) { return vdivq_f32(a, b); }
   static vf fmadd(vf a, vf b, vf c) { return vfmaq_f32(c, a, b); }
   // a*b - c, fused: -c + a*b (negation is exact).
   static vf fmsub(vf a, vf b, vf c) { return vfmaq_f32(vnegq_f32(c), a, b); }
@@ -119,6 +126,11 @@ struct ops {
 
   static vd set1_d(double x) { return vdupq_n_f64(x); }
   static vd load_d(const double* p) { return vld1q_f64(p); }
+  static void store_d(double* p, vd v) { vst1q_f64(p, v); }
+  static void widen_d(vf v, vd& lo, vd& hi) {
+    lo = vcvt_f64_f32(vget_low_f32(v));
+    hi = vcvt_high_f64_f32(v);
+  }
   static vd add_d(vd a, vd b) { return vaddq_f64(a, b); }
   static vd sub_d(vd a, vd b) { return vsubq_f64(a, b); }
   static vd mul_d(vd a, vd b) { return vmulq_f64(a, b); }
@@ -144,6 +156,7 @@ struct ops {
   }
 };
 
+#include "angles-inl.hpp"
 #include "kernel-inl.hpp"
 
 }  // namespace neon

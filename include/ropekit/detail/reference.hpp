@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
 #include <type_traits>
 
 #include "../dims.hpp"
@@ -58,38 +59,118 @@ inline void cos_sin(const AngleTable& table, const double (&position_by_axis)[Po
   }
 }
 
-// Rotates pairs [j0, j0 + n) of one head with cos/sin c, s.
-template <Layout L, class T, class C>
-inline void rotate_head(T* x, std::int64_t half, std::int64_t j0, std::int64_t n, const C* c,
-                        const C* s) {
-  using offsets = pair_offsets<L>;
-  for (std::int64_t i = 0; i < n; ++i) {
-    T& first = x[offsets::first(j0 + i, half)];
-    T& second = x[offsets::second(j0 + i, half)];
-    const double a = static_cast<double>(widen(first));
-    const double b = static_cast<double>(widen(second));
-    const double ci = static_cast<double>(c[i]);
-    const double si = static_cast<double>(s[i]);
-    first = narrow<T>(a * ci - b * si);
-    second = narrow<T>(b * ci + a * si);
+// One head's channels as the reference reads and writes them: widened (FP8
+// codes times their scale, in float as stored values are defined), RMS-
+// normalised in float with a factor from a double sum, and stored rounded
+// once (FP8: divided by its scale in float first). C is double for double
+// storage, float otherwise.
+template <class C, class S, class D>
+struct ScalarHead {
+  const S* src;
+  D* dst;
+  float src_scale, dst_scale;
+  const NormSpec* norm;  // nullptr: no normalisation
+  float r;
+
+  C load(std::int64_t c) const {
+    if constexpr (std::is_same_v<C, double>) {
+      return static_cast<double>(src[c]);
+    } else {
+      float v = static_cast<float>(src[c]);
+      if constexpr (is_fp8_v<S>) v *= src_scale;
+      if (norm != nullptr) v = (v * r) * (norm->weight[c] + (norm->plus_one ? 1.0f : 0.0f));
+      return v;
+    }
+  }
+  void store(std::int64_t c, double value) const {
+    if constexpr (is_fp8_v<D>) dst[c] = D(static_cast<float>(value) / dst_scale);
+    else dst[c] = narrow<D>(value);
+  }
+};
+
+template <class C, class S, class D>
+inline float reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t head_dim,
+                                  float eps) {
+  ScalarHead<C, S, D> raw = head;
+  raw.norm = nullptr;
+  double sum = 0.0;
+  for (std::int64_t c = 0; c < head_dim; ++c) {
+    const double x = static_cast<double>(raw.load(c));
+    sum += x * x;
+  }
+  return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
+}
+
+// One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
+// that do not rotate too (once, with the first block) where it writes them.
+template <Layout L, class C, class Stream>
+inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
+                             std::int64_t n, const C* c, const C* s) {
+  using S = typename Stream::source_value;
+  using D = typename Stream::destination_value;
+  for (std::int64_t h = 0; h < st.src.heads(); ++h) {
+    ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, 1.0f};
+    if constexpr (Stream::in_place) {
+      head.dst = const_cast<D*>(head.src);
+      head.dst_scale = head.src_scale;
+    } else {
+      head.dst = st.dst.head(t, h);
+      head.dst_scale = st.dst.scale(h);
+    }
+    if constexpr (Stream::normalises) {
+      head.r = reference_rms_factor(head, g.head_dim, st.norm.eps);
+      head.norm = &st.norm;
+    }
+    if (!Stream::rotates) {
+      if (j0 == 0)
+        for (std::int64_t ch = 0; ch < g.head_dim; ++ch) head.store(ch, head.load(ch));
+      continue;
+    }
+    if ((!Stream::in_place || Stream::normalises) && j0 == 0) {
+      const std::int64_t rotated_end =
+          L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
+      for (std::int64_t ch = 0; ch < g.head_dim; ++ch) {
+        const bool rotated =
+            L == Layout::half_split
+                ? (ch >= g.offset && ch < g.offset + g.pairs) ||
+                      (ch >= g.offset + g.half && ch < rotated_end)
+                : ch >= g.offset && ch < rotated_end;
+        if (!rotated) head.store(ch, head.load(ch));
+      }
+    }
+    using offsets = pair_offsets<L>;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t first = g.offset + offsets::first(j0 + i, g.half);
+      const std::int64_t second = g.offset + offsets::second(j0 + i, g.half);
+      const double a = static_cast<double>(head.load(first));
+      const double b = static_cast<double>(head.load(second));
+      const double ci = static_cast<double>(c[i]);
+      const double si = static_cast<double>(s[i]);
+      head.store(first, a * ci - b * si);
+      head.store(second, b * ci + a * si);
+    }
   }
 }
 
 struct kernel {
   // Rotates tokens [begin, end) of a validated job: per token, cos/sin of
   // every pair (from the job's rows, or from libm on the exactly reduced
-  // angle), then every head of every view.
-  template <Layout L, class T, std::size_t N>
-  ROPEKIT_NOINLINE static void run(const Job<T, N>& job, std::int64_t begin, std::int64_t end) {
-    using C = widened_t<T>;
-    const std::int64_t half = job.pairs;
+  // angle), then every stream.
+  template <Layout L, class... Streams>
+  ROPEKIT_NOINLINE static void run(const Job<Streams...>& job, std::int64_t begin,
+                                   std::int64_t end) {
+    using First = std::tuple_element_t<0, std::tuple<Streams...>>;
+    using C = widened_t<typename First::source_value>;
+    const Geometry& g = job.geometry;
     C c_block[kPairBlock];
     C s_block[kPairBlock];
     for (std::int64_t t = begin; t < end; ++t) {
       double position_by_axis[Positions::kMaxAxes];
       token_positions(job.positions, t, position_by_axis);
-      for (std::int64_t j0 = 0; j0 < half; j0 += kPairBlock) {
-        const std::int64_t n = half - j0 < kPairBlock ? half - j0 : kPairBlock;
+      const std::int64_t blocks = g.pairs == 0 ? 1 : (g.pairs + kPairBlock - 1) / kPairBlock;
+      for (std::int64_t block = 0; block < blocks; ++block) {
+        const std::int64_t j0 = block * kPairBlock;
+        const std::int64_t n = g.pairs - j0 < kPairBlock ? g.pairs - j0 : kPairBlock;
         const C* c = c_block;
         const C* s = s_block;
         if constexpr (std::is_same_v<C, float>) {
@@ -100,9 +181,9 @@ struct kernel {
           }
         }
         if (c == c_block) cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
-        for (const HeadView<T>& view : *job.views)
-          for (std::int64_t h = 0; h < view.heads(); ++h)
-            rotate_head<L>(view.head(t, h), half, j0, n, c, s);
+        std::apply(
+            [&](const auto&... stream) { (reference_stream<L>(g, stream, t, j0, n, c, s), ...); },
+            job.streams);
       }
     }
   }

@@ -19,6 +19,7 @@
 #include "../version.hpp"
 #include "../view.hpp"
 #include "job.hpp"
+#include "fp8_x86_avx2.hpp"
 
 ROPEKIT_TARGET_PUSH_AVX2
 ROPEKIT_BEGIN_NAMESPACE
@@ -28,7 +29,11 @@ namespace avx2 {
 
 #include "short_io-inl.hpp"
 
-struct ops {
+struct ops : fp8_ops {
+  using fp8_ops::load;
+  using fp8_ops::load_partial;
+  using fp8_ops::store;
+  using fp8_ops::store_partial;
   static constexpr int kF = 8;
   static constexpr int kD = 4;
   using vf = __m256;
@@ -138,6 +143,8 @@ struct ops {
 
   static vf set1(float x) { return _mm256_set1_ps(x); }
   static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+  static vf add(vf a, vf b) { return _mm256_add_ps(a, b); }
+  static vf div(vf a, vf b) { return _mm256_div_ps(a, b); }
   static vf fmadd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
   static vf fmsub(vf a, vf b, vf c) { return _mm256_fmsub_ps(a, b, c); }
   // [a0 b0 a1 b1 ...] -> [b0 a0 b1 a1 ...]
@@ -152,6 +159,11 @@ struct ops {
 
   static vd set1_d(double x) { return _mm256_set1_pd(x); }
   static vd load_d(const double* p) { return _mm256_loadu_pd(p); }
+  static void store_d(double* p, vd v) { _mm256_storeu_pd(p, v); }
+  static void widen_d(vf v, vd& lo, vd& hi) {
+    lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  }
   static vd add_d(vd a, vd b) { return _mm256_add_pd(a, b); }
   static vd sub_d(vd a, vd b) { return _mm256_sub_pd(a, b); }
   static vd mul_d(vd a, vd b) { return _mm256_mul_pd(a, b); }
@@ -184,6 +196,7 @@ struct ops {
   }
 };
 
+#include "angles-inl.hpp"
 #include "kernel-inl.hpp"
 
 }  // namespace avx2

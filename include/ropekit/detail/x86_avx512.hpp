@@ -22,6 +22,7 @@
 #include "../version.hpp"
 #include "../view.hpp"
 #include "job.hpp"
+#include "fp8_x86_avx512.hpp"
 
 ROPEKIT_TARGET_PUSH_AVX512
 // GCC 12 reports -Wmaybe-uninitialized inside AVX-512 intrinsics that pass
@@ -36,7 +37,11 @@ namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace avx512 {
 
-struct ops {
+struct ops : fp8_ops {
+  using fp8_ops::load;
+  using fp8_ops::load_partial;
+  using fp8_ops::store;
+  using fp8_ops::store_partial;
   static constexpr int kF = 16;
   static constexpr int kD = 8;
   using vf = __m512;
@@ -108,6 +113,8 @@ struct ops {
 
   static vf set1(float x) { return _mm512_set1_ps(x); }
   static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+  static vf add(vf a, vf b) { return _mm512_add_ps(a, b); }
+  static vf div(vf a, vf b) { return _mm512_div_ps(a, b); }
   static vf fmadd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
   static vf fmsub(vf a, vf b, vf c) { return _mm512_fmsub_ps(a, b, c); }
   static vf swap_pairs(vf v) { return _mm512_permute_ps(v, 0xB1); }
@@ -121,6 +128,11 @@ struct ops {
 
   static vd set1_d(double x) { return _mm512_set1_pd(x); }
   static vd load_d(const double* p) { return _mm512_loadu_pd(p); }
+  static void store_d(double* p, vd v) { _mm512_storeu_pd(p, v); }
+  static void widen_d(vf v, vd& lo, vd& hi) {
+    lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+  }
   static vd add_d(vd a, vd b) { return _mm512_add_pd(a, b); }
   static vd sub_d(vd a, vd b) { return _mm512_sub_pd(a, b); }
   static vd mul_d(vd a, vd b) { return _mm512_mul_pd(a, b); }
@@ -152,6 +164,7 @@ struct ops {
   }
 };
 
+#include "angles-inl.hpp"
 #include "kernel-inl.hpp"
 
 }  // namespace avx512
