@@ -2,7 +2,9 @@
 # cmake -P: run a quick subset of the benchmarks with JSON output and check
 # that every rotation case reports roofline_ratio (what scripts rely on) and
 # the default float case its speed-up over the scalar path, and a scaled
-# policy its speed relative to the default policy.
+# policy its speed relative to the default policy; that the context names the
+# CPU, compiler, flags and kernel path, and that every case but memcpy is
+# labelled with the path it ran on.
 execute_process(
   COMMAND ${BENCH} --benchmark_format=json --benchmark_min_time=0.001
           --benchmark_filter=llama3_8b/decode1/
@@ -17,6 +19,19 @@ if(count LESS 10)
 endif()
 math(EXPR last "${count} - 1")
 
+# What a reader needs to tell machines and paths apart (run_context.hpp).
+foreach(key cpu_model cpu_isa_features compiler build_flags ropekit_dispatch ropekit_isa
+            ropekit_isa_forced ropekit_isas_available)
+  string(JSON value ERROR_VARIABLE missing GET "${json}" context ${key})
+  if(missing OR value STREQUAL "")
+    message(FATAL_ERROR "context has no ${key} (${missing})")
+  endif()
+endforeach()
+string(JSON isa GET "${json}" context ropekit_isa)
+if(NOT isa MATCHES "^(scalar|avx2|avx512|neon)$")
+  message(FATAL_ERROR "context ropekit_isa = '${isa}': not a kernel path")
+endif()
+
 # Fails unless case `index` has a positive counter `key`.
 function(require_positive index key)
   string(JSON name GET "${json}" benchmarks ${index} name)
@@ -29,6 +44,12 @@ endfunction()
 set(rotations 0)
 foreach(i RANGE ${last})
   string(JSON name GET "${json}" benchmarks ${i} name)
+  if(NOT name MATCHES "^memcpy/")
+    string(JSON label ERROR_VARIABLE missing GET "${json}" benchmarks ${i} label)
+    if(missing OR NOT label STREQUAL isa)
+      message(FATAL_ERROR "${name}: label '${label}' is not the kernel path '${isa}' (${missing})")
+    endif()
+  endif()
   if(name MATCHES "^(ropekit|ropekit_cached|naive_loop|eigen_array)/")
     require_positive(${i} roofline_ratio)
     math(EXPR rotations "${rotations} + 1")
@@ -51,4 +72,4 @@ endif()
 if(NOT found_speedup)
   message(FATAL_ERROR "ropekit/llama3_8b/decode1/f32/neox/default missing")
 endif()
-message(STATUS "${rotations} rotation cases, all with roofline_ratio")
+message(STATUS "${rotations} rotation cases on kernel path ${isa}, all with roofline_ratio")

@@ -15,6 +15,12 @@
 // ropekit_omp2 cases `speedup_vs_1thread`, with the same threads' in-place
 // pass (`pass_speedup_vs_1thread`, `roofline_ratio_same_threads`). A summary of the ratios prints
 // on stderr at the end.
+//
+// Every case but memcpy is labelled with the kernel path in effect (the
+// rotation's and the in-place pass's); naive_loop and eigen_array are
+// compiled for the unit's own ISA (context `unit_isa`) and measured against
+// the pass on that path. The context (JSON "context", console header, top of
+// the summary) names the CPU, compiler, flags and path: see run_context.hpp.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -24,11 +30,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench_support.hpp"
 #include "naive.hpp"
+#include "run_context.hpp"
 
 namespace {
 
@@ -80,6 +89,11 @@ void timed(benchmark::State& state, F&& f, std::size_t bytes, std::int64_t token
   if (pass != nullptr) state.counters["roofline_ratio"] = roofline_ratio(f, *pass);
 }
 
+// The path this case's ropekit calls and in-place pass take, as its label.
+void label_with_path(benchmark::State& state) {
+  state.SetLabel(ropekit::isa_name(ropekit::active_isa()));
+}
+
 template <class T, Layout L, class Policy>
 void ropekit_case(benchmark::State& state, Case c, Policy policy, int threads) {
   auto& b = buffers<T>(*c.shape, c.tokens);
@@ -88,6 +102,7 @@ void ropekit_case(benchmark::State& state, Case c, Policy policy, int threads) {
   const auto k = ropekit::token_major_view(b.k.data(), c.tokens, c.shape->kv_heads, c.shape->head_dim);
   const auto positions = ropekit::Positions::starting_at(c.first_position());
   rope.apply(q, k, positions);  // setup: length-dependent policies settle their table
+  label_with_path(state);
   const float one = runtime_one();
   auto pass = [&] { inplace_pass(b, one); };
   if (threads <= 1) {
@@ -146,6 +161,7 @@ void cached_case(benchmark::State& state, Case c) {
   const auto positions = ropekit::Positions::starting_at(c.first_position());
   const float one = runtime_one();
   auto pass = [&] { inplace_pass(b, one); };
+  label_with_path(state);
   timed(state, [&] { ropekit::rotate<L>(*cache, dims, q, k, positions); }, b.bytes(), c.tokens, &pass);
 }
 
@@ -153,6 +169,7 @@ template <class T>
 void inplace_case(benchmark::State& state, Case c) {
   auto& b = buffers<T>(*c.shape, c.tokens);
   const float one = runtime_one();
+  label_with_path(state);
   timed(state, [&] { inplace_pass(b, one); }, b.bytes(), c.tokens, static_cast<void (*)()>(nullptr));
 }
 
@@ -177,6 +194,7 @@ void naive_case(benchmark::State& state, Case c, bool interleaved) {
   };
   const float one = runtime_one();
   auto pass = [&] { inplace_pass(b, one); };
+  label_with_path(state);
   timed(state, run, b.bytes(), c.tokens, &pass);
 }
 
@@ -249,11 +267,19 @@ void register_group(const Case& c, bool every_policy) {
   }
 }
 
+// The run's context, one "key: value" line each, on stderr.
+void print_context(const std::vector<std::pair<std::string, std::string>>& context) {
+  for (const auto& [key, value] : context)
+    std::fprintf(stderr, "%-24s %s\n", (key + ":").c_str(), value.c_str());
+}
+
 // Keeps every run, forwards it to the real display reporter, and prints a
 // summary of roofline ratios on stderr at the end.
 class SummaryReporter : public benchmark::BenchmarkReporter {
  public:
-  explicit SummaryReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {
+  SummaryReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner,
+                  std::vector<std::pair<std::string, std::string>> context)
+      : inner_(std::move(inner)), context_(std::move(context)) {
     inner_->SetOutputStream(&std::cout);
     inner_->SetErrorStream(&std::cerr);
   }
@@ -285,6 +311,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
 
  private:
   void print_summary() const {
+    std::fprintf(stderr, "\n");
+    print_context(context_);
     std::fprintf(stderr, "\nroofline_ratio (rotation bytes/s over the in-place pass on the same buffers)\n");
     std::fprintf(stderr, "%-44s %9s %9s %9s %9s %9s %9s %9s\n", "case", "f32 neox", "f32 gptj", "bf16 neox",
                  "f16 neox", "naive", "eigen", "cached");
@@ -348,6 +376,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   }
 
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  std::vector<std::pair<std::string, std::string>> context_;
   std::map<std::string, double> ratios_, speedups_, pass_speedups_, same_threads_, scalar_speedups_,
       vs_default_;
   std::vector<std::string> order_;
@@ -372,11 +401,19 @@ int main(int argc, char** argv) {
     }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  std::fprintf(stderr, "ropekit kernel path: %s\n", ropekit::isa_name(ropekit::active_isa()));
+  std::vector<std::pair<std::string, std::string>> context;
+  try {
+    context = run_context();
+  } catch (const std::invalid_argument& e) {  // a forced path this CPU or build cannot run
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  if (json) print_context(context);  // the console reporter prints it itself
+  for (const auto& [key, value] : context) benchmark::AddCustomContext(key, value);
   std::unique_ptr<benchmark::BenchmarkReporter> inner;
   if (json) inner = std::make_unique<benchmark::JSONReporter>();
   else inner = std::make_unique<benchmark::ConsoleReporter>();
-  SummaryReporter reporter(std::move(inner));
+  SummaryReporter reporter(std::move(inner), context);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
