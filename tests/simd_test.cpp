@@ -35,20 +35,6 @@ std::vector<Isa> simd_paths() {
   return paths;
 }
 
-// Forces `isa` for the scope, then restores whatever was forced before.
-class ScopedIsa {
- public:
-  explicit ScopedIsa(Isa isa) : had_(forced_isa(&previous_)) { force_isa(isa); }
-  ~ScopedIsa() {
-    if (had_) force_isa(previous_);
-    else clear_forced_isa();
-  }
-
- private:
-  Isa previous_ = Isa::scalar;
-  bool had_;
-};
-
 // How the heads sit in memory.
 enum class Placement { contiguous, unaligned, padded_strides, head_major };
 

@@ -65,6 +65,24 @@ void expect_rejected(F&& f, std::initializer_list<const char*> needles) {
   }
 }
 
+/// Forces `isa` for the scope, then restores whatever was forced before.
+class ScopedIsa {
+ public:
+  explicit ScopedIsa(ropekit::Isa isa) : had_(ropekit::forced_isa(&previous_)) {
+    ropekit::force_isa(isa);
+  }
+  ~ScopedIsa() {
+    if (had_) ropekit::force_isa(previous_);
+    else ropekit::clear_forced_isa();
+  }
+  ScopedIsa(const ScopedIsa&) = delete;
+  ScopedIsa& operator=(const ScopedIsa&) = delete;
+
+ private:
+  ropekit::Isa previous_ = ropekit::Isa::scalar;
+  bool had_;
+};
+
 /// Unit roundoff of the storage type (half an ulp at 1).
 template <class T>
 constexpr double unit_roundoff() {
