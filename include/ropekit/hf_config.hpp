@@ -375,6 +375,11 @@ inline scaling::Mrope<>::sections_type hf_mrope_section(const HfReader& r, const
     const std::string item = field + "[" + std::to_string(axis) + "]";
     sections[axis] = r.integer(value[axis], item);
     if (sections[axis] < 0) r.fail(item, &value[axis], "must not be negative");
+    // Bounded before summing, so the sum cannot overflow.
+    if (sections[axis] > pairs)
+      r.fail(item, &value[axis],
+             "must not exceed rotary_dim / 2 = " + std::to_string(pairs) +
+                 " (sections count rotary pairs)");
     sum += sections[axis];
   }
   if (sum != pairs)
