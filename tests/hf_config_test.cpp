@@ -720,11 +720,22 @@ TEST(HfConfigErrors, NonFiniteAndOutOfRange) {
   j = llama_like();
   j["max_position_embeddings"] = 0;
   expect_json_error(j, "max_position_embeddings", "must be positive");
-  // A policy constructor's own check, re-raised naming the block.
+  // A policy constructor's own check, re-raised naming the field the
+  // config set (with its JSON value).
   j = llama_like();
   j["rope_scaling"] = {
       {"rope_type", "yarn"}, {"factor", 4.0}, {"beta_fast", 1.0}, {"beta_slow", 32.0}};
-  expect_json_error(j, "rope_scaling", "beta_fast");
+  expect_json_error(j, "rope_scaling.beta_fast", "rope_scaling.beta_fast = 1: must not be less");
+  // Frequencies out of range name the field that produced them.
+  j = llama_like();
+  j["rope_theta"] = 5e-324;
+  expect_json_error(j, "rope_theta", "gives inv_freq[");
+  // A parameter the config did not set (yarn's L0 taken from
+  // max_position_embeddings) is reported against the block.
+  j = llama_like();
+  j["max_position_embeddings"] = 2;
+  j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+  expect_json_error(j, "rope_scaling", "original_max_position_embeddings = 2");
 }
 
 TEST(HfConfigErrors, ConflictingDuplicates) {

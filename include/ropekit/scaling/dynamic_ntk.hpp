@@ -66,11 +66,18 @@ class DynamicNtk {
     const long double seen = static_cast<long double>(
         length > max_position_embeddings_ ? length : max_position_embeddings_);
     const long double s = static_cast<long double>(factor_);
-    return static_cast<long double>(base_) * std::pow(s * seen / trained - (s - 1.0L), exponent);
+    // s·ℓ/L - (s-1) written as 1 + s·(ℓ-L)/L: exactly 1 at ℓ = L and never
+    // below it, where the textbook form cancels to 0 or less for huge s.
+    return static_cast<long double>(base_) *
+           std::pow(1.0L + s * (seen - trained) / trained, exponent);
   }
 
+  /// The base only grows with the length, so frequencies only shrink: a
+  /// table that is in range at the trained length is in range at any length.
   Frequencies frequencies(const RotaryDims& dims, state_type length) const {
-    return detail::default_frequencies(scaled_base(dims, length), dims);
+    Frequencies f = detail::default_frequencies(scaled_base(dims, length), dims);
+    detail::require_scaled_inv_freq_in_range(f, base_, dims, "factor", factor_);
+    return f;
   }
 
  private:
