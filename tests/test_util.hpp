@@ -92,6 +92,15 @@ constexpr double unit_roundoff() {
   else return 0x1p-8;
 }
 
+/// Spacing of T's subnormals, its smallest positive value (half 2^-24,
+/// bfloat16 2^-133, float 2^-149). Below T's smallest normal, rounding to T
+/// has this fixed absolute granularity instead of a relative one.
+template <class T>
+double subnormal_spacing() {
+  return static_cast<double>(
+      static_cast<ropekit::widened_t<T>>(std::numeric_limits<T>::denorm_min()));
+}
+
 /// Absolute cos/sin error that limits double storage: ropekit's reduced
 /// angle (~1e-16 rad) and libm, plus the long-double oracle's own angle
 /// rounding, position * ω * 2^-63, which dominates at large positions.
