@@ -131,8 +131,9 @@ ROPEKIT_NOINLINE void apply(const FrequencyTable& table, const RotaryDims& dims,
   }
 }
 
-// The same with cos/sin rows read from a precomputed table: row(p) returns
-// the `half` cos values of position p followed (at sin_offset) by its sin.
+// The same with cos/sin read from a precomputed table (CosSinCache):
+// rows.cos_row(p) and rows.sin_row(p) point to the `half` cos and sin
+// values of position p.
 template <Layout L, class T, std::size_t N, class Rows>
 ROPEKIT_NOINLINE void apply_rows(const Rows& rows, const RotaryDims& dims, const HeadView<T> (&views)[N],
                        const Positions& positions, std::int64_t token_begin,

@@ -26,11 +26,15 @@ namespace scaling {
 ///   below L after having grown (transformers PRs #27033/#27227).
 ///
 /// KV-cache caveat: keys cached before the base grew keep the old rotation
-/// (transformers #25104). Engines that want exact dynamic NTK can re-rotate
-/// cached keys: apply_inverse with the old table, then apply with the new one
-/// (both tables are available from `Rope::table()` around the call), or pin
-/// one state per sequence with `Rope::set_length`. vLLM instead fixes one
-/// base per deployment; use `NtkAware` or `FixedBase` for that behaviour.
+/// (transformers #25104). Engines that want every cached key on the current
+/// base re-rotate them with the lower tier: `rotate_inverse` with the old
+/// table, then `rotate` with the new one, both from `Rope::table_for(length)`,
+/// which touches no state. Not with `Rope::apply`: it updates the state from
+/// the positions it is given, so passing old keys through it (all below
+/// max_position_embeddings) resets the base. To pin one base per sequence,
+/// keep a `table_for` table per sequence and rotate with `rotate`. vLLM
+/// instead fixes one base per deployment; use `NtkAware` or `FixedBase` for
+/// that behaviour.
 class DynamicNtk {
  public:
   static constexpr const char* name = "dynamic";
