@@ -166,7 +166,8 @@ TEST(AnyRope, TableForLengthDoesNotTouchState) {
   const auto initial = any.inv_freq();
   const FrequencyTable grown = any.table_for_length(8192);
   EXPECT_EQ(any.inv_freq(), initial);                       // state unchanged
-  EXPECT_NEAR(grown.inv_freq()[1], 8.441220522e-01, 1e-6);  // ROPE_VARIANTS §4(d), fp32
+  // transformers' `_compute_dynamic_ntk_parameters` at seq_len 8192, float32.
+  EXPECT_NEAR(grown.inv_freq()[1], 8.441220522e-01, 1e-6);
   EXPECT_NEAR(grown.inv_freq()[63], 2.309563752e-05, 2.4e-11);
   EXPECT_EQ(any.table_for_length(100).inv_freq(), initial);
 

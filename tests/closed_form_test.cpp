@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Rotations checked against closed forms and against the worked numbers in
-// shared/reference/ROPE_VARIANTS.md (computed from transformers, llama.cpp
-// and vLLM definitions).
+// Rotations checked against closed forms and against worked numbers computed
+// from the transformers, llama.cpp and vLLM definitions (transformers'
+// rotate_half and GPT-J's rotate_every_two, ggml's NEOX and NORMAL modes).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -54,7 +54,9 @@ TYPED_TEST(ClosedForm, MatchesLongDoubleOracle) {
   }
 }
 
-// §9 of the shared reference: d = 8, base 1e4, position 3, x = 1..8.
+// d = 8, base 1e4, position 3, x = 1..8, in float64: transformers'
+// rotate_half (neox) and GPT-J's rotate_every_two (gptj), partial rotary as
+// GPT-NeoX's `rotary_ndims`.
 TEST(ClosedForm, LayoutWorkedExamples) {
   const auto run = [](auto rope) {
     std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -95,8 +97,9 @@ TEST(WorkedNumbers, Default) {
 // cos/sin at p = 4095. The reference's values are cos/sin of transformers'
 // float32 angle; ropekit uses the exact angle. They agree to 1e-6 where the
 // float32 angle is close (j = 0, 32, 63); at j = 1 the float32 angle is
-// 3546.1240234 instead of 3546.1239042 and the two differ by 8e-5 (shared
-// reference §0 and §10). Exact values: Python double, cos(4095 * ω_j).
+// 3546.1240234 instead of 3546.1239042 and the two differ by 8e-5
+// (transformers forms `inv_freq @ position_ids` in float32). Exact values:
+// Python double, cos(4095 * ω_j).
 TEST(WorkedNumbers, DefaultCosSinAt4095) {
   Rope<scaling::Default, gptj> rope(RotaryDims(128));
   std::vector<double> x(128, 0.0);

@@ -2,7 +2,8 @@
 // Loading transformers config.json files: every published config in
 // tests/data loads; its inverse frequencies and attention factor match
 // formulas written out here in long double (not the library's policies) and
-// the worked numbers of ROPE_VARIANTS.md; the AnyRope it builds rotates
+// float32 values computed the way transformers' `_compute_*_parameters`
+// functions (modeling_rope_utils.py) compute them; the AnyRope it builds rotates
 // exactly like the compile-time Rope<P, L> with the same parameters; and
 // every kind of bad config raises an error naming the file and the field.
 #include <gtest/gtest.h>
@@ -41,7 +42,8 @@ json read_json(const std::string& path) {
   return json::parse(in);
 }
 
-// --- independent formulas (ROPE_VARIANTS.md §0, §5, §6, §7) ---------------
+// --- independent formulas (transformers modeling_rope_utils.py: default,
+// yarn, longrope and llama3 parameters) ---------------------------------------
 
 std::vector<long double> llama3_inv_freq(long double base, std::int64_t d, long double s,
                                          long double lf, long double hf, long double l0) {
@@ -159,7 +161,7 @@ TEST(HfConfig, Llama2) {
   EXPECT_NE(c.notes[0].find("rope_theta absent"), std::string::npos);
   expect_inv_freq(c.rope.inv_freq(), default_inv_freq(10000.0L, 128), "llama-2");
   EXPECT_EQ(c.rope.attention_factor(), 1.0);
-  // ROPE_VARIANTS §0 (float32 reference).
+  // transformers' float32 inv_freq = 1 / 10000^(arange(0, 128, 2) / 128).
   const auto& w = c.rope.inv_freq();
   EXPECT_NEAR(w[1], 8.659643531e-01, 1e-6 * 8.66e-01);
   EXPECT_NEAR(w[32], 9.999999776e-03, 1e-6 * 1e-2);
@@ -188,7 +190,7 @@ TEST(HfConfig, Llama31) {
   EXPECT_EQ(c.train_length(), 8192);
   expect_inv_freq(c.rope.inv_freq(), llama3_inv_freq(5e5L, 128, 8, 1, 4, 8192), "llama3.1");
   EXPECT_EQ(c.rope.attention_factor(), 1.0);
-  // ROPE_VARIANTS §7(d), float32 reference numbers.
+  // transformers' `_compute_llama3_parameters` in float32 (Llama 3.1 values).
   const auto& w = c.rope.inv_freq();
   const double expected[][2] = {{1, 8.146172166e-01},  {31, 8.567514597e-04},
                                 {32, 5.248460220e-04}, {33, 3.126936499e-04},
@@ -228,7 +230,7 @@ TEST(HfConfig, Qwen25YarnFactor4) {
   ASSERT_NE(yarn, nullptr);
   EXPECT_EQ(yarn->factor(), 4.0);
   expect_inv_freq(c.rope.inv_freq(), yarn_inv_freq(1e6L, 128, 4, 32768, 32, 1, true), "qwen2.5");
-  EXPECT_NEAR(c.rope.attention_factor(), 1.138629436, 1e-9);  // g(4), §5(d)
+  EXPECT_NEAR(c.rope.attention_factor(), 1.138629436, 1e-9);  // g(4) = 0.1 ln 4 + 1
   EXPECT_EQ(c.rope.attention_factor(), static_cast<double>(yarn_g(4, 1)));
   expect_rotates_like<scaling::Yarn, neox>(c, RotaryDims(128), scaling::Yarn(4.0, 32768, 1e6));
 }
@@ -257,7 +259,8 @@ TEST(HfConfig, Phi3Mini128kLongRope) {
   expect_inv_freq(c.rope.inv_freq(), expected_short, "phi-3 short");
   expect_inv_freq(c.rope.table_for_length(4096).inv_freq(), expected_short, "phi-3 at 4096");
   expect_inv_freq(c.rope.table_for_length(4097).inv_freq(), expected_long, "phi-3 at 4097");
-  // sqrt(1 + ln(131072/4096) / ln 4096), §6(d): 1.190238071.
+  // sqrt(1 + ln(131072/4096) / ln 4096) = 1.190238071 (transformers'
+  // `_compute_longrope_parameters`).
   const long double m = std::sqrt(1 + std::log(32.0L) / std::log(4096.0L));
   EXPECT_EQ(c.rope.attention_factor(), static_cast<double>(m));
   EXPECT_NEAR(c.rope.attention_factor(), 1.190238071, 1e-9);
@@ -279,13 +282,14 @@ TEST(HfConfig, DeepSeekV2LiteYarnMla) {
   EXPECT_EQ(c.layout, Layout::interleaved);
   EXPECT_EQ(c.original_max_position_embeddings, 4096);
   expect_inv_freq(c.rope.inv_freq(), yarn_inv_freq(1e4L, 64, 40, 4096, 32, 1, true), "deepseek");
-  // mscale == mscale_all_dim: exactly 1 (§5(a)).
+  // mscale == mscale_all_dim: exactly 1 (transformers `_compute_yarn_parameters`).
   EXPECT_EQ(c.rope.attention_factor(), 1.0);
   const auto* yarn = c.rope.policy_if<scaling::Yarn>();
   ASSERT_NE(yarn, nullptr);
   EXPECT_EQ(yarn->params().mscale, 0.707);
   EXPECT_EQ(yarn->params().mscale_all_dim, 0.707);
-  // The softmax scale DeepSeek attention applies, g(40, 0.707)^2 (§5(d)).
+  // The softmax scale DeepSeek attention applies, g(40, 0.707)^2
+  // (transformers' DeepseekV2Attention, vLLM DeepseekScalingRotaryEmbedding).
   EXPECT_NEAR(yarn->softmax_scale_multiplier(), 1.589626165, 1e-9);
   EXPECT_NEAR(yarn->softmax_scale_multiplier(),
               static_cast<double>(yarn_g(40, 0.707L) * yarn_g(40, 0.707L)), 1e-15);
@@ -344,7 +348,8 @@ TEST(HfConfig, GptOssYarnNoTruncate) {
   const auto* yarn = c.rope.policy_if<scaling::Yarn>();
   ASSERT_NE(yarn, nullptr);
   EXPECT_FALSE(yarn->params().truncate);
-  // §5(d): low = 8.092779116, high = 17.398024502 (not floored/ceiled).
+  // transformers `find_correction_range` with truncate = false:
+  // low = 8.092779116, high = 17.398024502 (not floored/ceiled).
   const YarnRange range = yarn_range(150000.0L, 64, 4096, 32, 1, false);
   EXPECT_NEAR(static_cast<double>(range.low), 8.092779116, 1e-9);
   EXPECT_NEAR(static_cast<double>(range.high), 17.398024502, 1e-9);
@@ -534,7 +539,8 @@ TEST(HfConfig, DynamicAndHunyuanAlpha) {
   j["rope_theta"] = 10000.0;
   j["rope_scaling"] = {{"type", "dynamic"}, {"factor", 4.0}};
   HfRopeConfig c = from(j);
-  EXPECT_NEAR(c.rope.table_for_length(8192).inv_freq()[1], 8.441220522e-01, 1e-6);  // §4(d)
+  // transformers' `_compute_dynamic_ntk_parameters` at seq_len 8192, float32.
+  EXPECT_NEAR(c.rope.table_for_length(8192).inv_freq()[1], 8.441220522e-01, 1e-6);
   // Hunyuan: dynamic with alpha is vLLM's static NTK-alpha.
   j["rope_scaling"] = {{"type", "dynamic"}, {"alpha", 1000.0}, {"factor", 1.0}};
   c = from(j);
@@ -720,11 +726,22 @@ TEST(HfConfigErrors, NonFiniteAndOutOfRange) {
   j = llama_like();
   j["max_position_embeddings"] = 0;
   expect_json_error(j, "max_position_embeddings", "must be positive");
-  // A policy constructor's own check, re-raised naming the block.
+  // A policy constructor's own check, re-raised naming the field the
+  // config set (with its JSON value).
   j = llama_like();
   j["rope_scaling"] = {
       {"rope_type", "yarn"}, {"factor", 4.0}, {"beta_fast", 1.0}, {"beta_slow", 32.0}};
-  expect_json_error(j, "rope_scaling", "beta_fast");
+  expect_json_error(j, "rope_scaling.beta_fast", "rope_scaling.beta_fast = 1: must not be less");
+  // Frequencies out of range name the field that produced them.
+  j = llama_like();
+  j["rope_theta"] = 5e-324;
+  expect_json_error(j, "rope_theta", "gives inv_freq[");
+  // A parameter the config did not set (yarn's L0 taken from
+  // max_position_embeddings) is reported against the block.
+  j = llama_like();
+  j["max_position_embeddings"] = 2;
+  j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+  expect_json_error(j, "rope_scaling", "original_max_position_embeddings = 2");
 }
 
 TEST(HfConfigErrors, ConflictingDuplicates) {

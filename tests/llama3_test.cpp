@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Llama 3.1 scaling against the worked numbers of
-// shared/reference/ROPE_VARIANTS.md §7d and an independent long-double
-// derivation: the band boundaries, the smooth factors, equal low/high
-// factors (Llama 4 Scout) and every rejected parameter.
+// Llama 3.1 scaling against float32 values computed as transformers'
+// `_compute_llama3_parameters` (and meta-llama's `apply_scaling`) compute
+// them, and an independent long-double derivation: the band boundaries, the
+// smooth factors, equal low/high factors (Llama 4 Scout) and every rejected
+// parameter.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -66,7 +67,7 @@ TEST(Llama3, Llama31WorkedNumbers) {
   EXPECT_EQ(rope.attention_factor(), 1.0);
 }
 
-// j <= 28 unchanged, j = 29..34 smoothed with the reference's sm values,
+// j <= 28 unchanged, j = 29..34 smoothed with transformers' sm values,
 // j >= 35 divided by 8. sm is recovered from the output:
 // ω'/ω = (1 - sm)/s + sm  =>  sm = (ω'/ω - 1/s) / (1 - 1/s).
 TEST(Llama3, Llama31BandsAndSmoothFactors) {
@@ -96,8 +97,8 @@ TEST(Llama3, Llama31BandsAndSmoothFactors) {
   }
 }
 
-// The brief case (base 1e4, s 4, L0 4096, lf 1, hf 4): medium band j = 36..45.
-TEST(Llama3, BriefCase) {
+// A smaller case (base 1e4, s 4, L0 4096, lf 1, hf 4): medium band j = 36..45.
+TEST(Llama3, SmallerContextCase) {
   const scaling::Llama3 policy(4.0, 1.0, 4.0, 4096, 10000.0);
   Rope<scaling::Llama3> rope(RotaryDims(128), policy);
   expect_inv_freq(rope.inv_freq(),

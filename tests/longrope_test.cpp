@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// LongRoPE against the worked numbers of shared/reference/ROPE_VARIANTS.md
-// §6d and an independent derivation; the attention factor and its
+// LongRoPE against float32 values computed as transformers'
+// `_compute_longrope_parameters` computes them (synthetic λ_j = 1 + 3j/63)
+// and an independent derivation; the attention factor and its
 // precedence; transformers' per-call short/long switch through
 // Rope::apply; fixed selections; re-rotating cached keys across the switch;
 // and every rejected parameter, list lengths included.
@@ -79,7 +80,8 @@ TEST(LongRope, WorkedInverseFrequencies) {
   EXPECT_NEAR(long_table.inv_freq()[63], std::pow(1e4, -126.0 / 128.0) / 4, 1e-20);
 }
 
-// m = sqrt(1 + ln s / ln L0), reference §6d; the same for both lists.
+// m = sqrt(1 + ln s / ln L0) (transformers `_compute_longrope_parameters`,
+// Ding et al. 2024); the same for both lists.
 TEST(LongRope, AttentionFactor) {
   const struct {
     std::int64_t max_pos, trained;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for scaling_law.hpp against the reference numbers in
-// ROPE_VARIANTS.md section 11 (Liu et al. 2023; Men et al. 2024), and the Men
-// et al. search against its definition with an independent std::cos oracle.
+// Tests for scaling_law.hpp against the numbers of Liu et al. 2023 (arXiv
+// 2310.05209) and Men et al. 2024 (arXiv 2405.14591) worked out
+// independently in Python, and the Men et al. search against its definition
+// with an independent std::cos oracle.
 #include "ropekit/scaling_law.hpp"
 
 #include <gtest/gtest.h>
@@ -206,7 +207,7 @@ TEST(BaseForContext, UnreachableWhenNoPairTurned) {
 }
 
 TEST(NtkFactor, InvertsStaticNtk) {
-  // ROPE_VARIANTS.md section 3: s = 4, d = 128 gives base' = 40889.94243.
+  // bloc97's NTK base: s = 4, d = 128 gives base' = 1e4 * 4^(128/126) = 40889.94243.
   EXPECT_NEAR(ropekit::ntk_factor_for_base(kLlama2, 40889.94243), 4.0, 1e-9);
   EXPECT_EQ(ropekit::ntk_factor_for_base(kLlama2, 1e4), 1.0);
   // 100^(126/128) for base 1e6.
@@ -269,7 +270,7 @@ TEST(PairPeriods, Llama2Rows) {
   EXPECT_DOUBLE_EQ(rows[0].periods_seen, 4096 / (2 * kPi));
   EXPECT_NEAR(rows[32].inv_freq, 0.01, 1e-17);
   EXPECT_NEAR(rows[32].period, 200 * kPi, 1e-10);
-  // ROPE_VARIANTS.md section 0 lists fp32 w63 = 1.154782076e-04.
+  // transformers' float32 inv_freq gives w63 = 1.154782076e-04.
   EXPECT_NEAR(rows[63].inv_freq, 1.154782e-4, 1e-10);
   EXPECT_NEAR(rows[63].periods_seen, 4096 * 1.154782e-4 / (2 * kPi), 1e-7);
   EXPECT_LT(rows[63].periods_seen, 0.1);
@@ -386,7 +387,7 @@ TEST(BaseGrid, DefaultGrid) {
 
 struct BoundCase {
   std::int64_t length;
-  double published;    // ROPE_VARIANTS.md section 11, three digits
+  double published;    // Men et al.'s definition, in Python on this grid; 3 digits
   std::int64_t index;  // default-grid point it must land on
 };
 

@@ -4,13 +4,27 @@
 // counts 1..40, unaligned and strided views, positions up to 2^31-1.
 //
 // Tolerance for float storage, per pair (a, b) rotated with attention
-// factor m: |simd - reference| <= 4 * 2^-24 * m * (|a| + |b|). Both paths
-// use cos/sin rounded to float (they agree to the last bit or differ by
-// one float ulp, <= 2^-24); the SIMD product and fused add round twice
-// (<= 2 * 2^-24 * m * max(|a|, |b|)); the reference rounds once. A bound in
-// ulps of the result would fail where a*c and b*s cancel, so the bound is
-// scaled to the pair's magnitude instead. Half and bfloat16 must equal the
-// same path's float result rounded once, bit for bit.
+// factor m: |simd - reference| <= 4 * 2^-24 * m * (|a| + |b|) + 2 * s_T.
+// Both paths use cos/sin rounded to float (they agree to the last bit or
+// differ by one float ulp, <= 2^-24); the SIMD product and fused add round
+// twice (<= 2 * 2^-24 * m * max(|a|, |b|)); the reference rounds once. A
+// bound in ulps of the result would fail where a*c and b*s cancel, so the
+// bound is scaled to the pair's magnitude instead. Half and bfloat16 add one
+// rounding to T on top (2 * u_T * m * (|a| + |b|)).
+//
+// The absolute term: s_T is the spacing of T's subnormals. A result below
+// T's smallest normal is rounded to a multiple of s_T, so its error is up
+// to s_T / 2 whatever its size, and the relative terms above vanish with
+// the magnitude. The reference computes in double and rounds to float, then
+// (half, bfloat16) to T; the SIMD path computes in float and rounds to T.
+// At most three of these roundings land in T's subnormal range (float
+// storage: the reference's one, the SIMD product b*s and its fused result;
+// half and bfloat16: each path's final rounding to T, the float ones being
+// at least 2^13 times finer), so the paths differ by at most 1.5 s_T beyond
+// the relative terms: 2 * s_T covers it.
+//
+// Half and bfloat16 must also equal the same path's float result rounded
+// once, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -35,20 +49,6 @@ std::vector<Isa> simd_paths() {
   return paths;
 }
 
-// Forces `isa` for the scope, then restores whatever was forced before.
-class ScopedIsa {
- public:
-  explicit ScopedIsa(Isa isa) : had_(forced_isa(&previous_)) { force_isa(isa); }
-  ~ScopedIsa() {
-    if (had_) force_isa(previous_);
-    else clear_forced_isa();
-  }
-
- private:
-  Isa previous_ = Isa::scalar;
-  bool had_;
-};
-
 // How the heads sit in memory.
 enum class Placement { contiguous, unaligned, padded_strides, head_major };
 
@@ -69,17 +69,18 @@ Geometry geometry(Placement placement, std::int64_t heads, std::int64_t head_dim
   }
 }
 
-// Sentinel-filled buffer with random values in the heads.
+// Sentinel-filled buffer with random values in [-2, 2) * scale in the heads.
 template <class T>
 std::vector<T> make_buffer(const Geometry& g, std::int64_t heads, std::int64_t head_dim,
-                           unsigned seed) {
+                           unsigned seed, float scale) {
   std::vector<T> buffer(static_cast<std::size_t>(g.size), T(-7.0f));
-  const auto values = random_values<T>(static_cast<std::size_t>(kTokens * heads * head_dim), seed);
+  const auto values = random_values<float>(static_cast<std::size_t>(kTokens * heads * head_dim), seed);
   std::size_t v = 0;
   for (std::int64_t t = 0; t < kTokens; ++t)
     for (std::int64_t h = 0; h < heads; ++h)
       for (std::int64_t i = 0; i < head_dim; ++i)
-        buffer[static_cast<std::size_t>(g.offset + t * g.token_stride + h * g.head_stride + i)] = values[v++];
+        buffer[static_cast<std::size_t>(g.offset + t * g.token_stride + h * g.head_stride + i)] =
+            T(values[v++] * scale);
   return buffer;
 }
 
@@ -110,7 +111,7 @@ RopeTriple<T, L> ropes_of(const Policy& policy, const RotaryDims& dims) {
 
 template <class T, Layout L>
 void compare(Isa isa, const RopeTriple<T, L>& ropes, std::int64_t heads, Placement placement,
-             const std::string& what) {
+             const std::string& what, float input_scale = 1.0f) {
   const RotaryDims dims = ropes.simd->dims();
   SCOPED_TRACE(what + " " + ropes.simd->name() + " isa=" + isa_name(isa) + " d=" +
                std::to_string(dims.rotary_dim()) + "/" + std::to_string(dims.head_dim()) +
@@ -118,7 +119,7 @@ void compare(Isa isa, const RopeTriple<T, L>& ropes, std::int64_t heads, Placeme
                std::to_string(static_cast<int>(placement)) + " " + storage_name<T>() + " " +
                layout_name(L));
   const Geometry g = geometry(placement, heads, dims.head_dim());
-  const auto input = make_buffer<T>(g, heads, dims.head_dim(), 17);
+  const auto input = make_buffer<T>(g, heads, dims.head_dim(), 17, input_scale);
   const auto simd = rotated(isa, *ropes.simd, input, g, heads);
   const auto reference = rotated(Isa::scalar, *ropes.reference, input, g, heads);
   if constexpr (std::is_same_v<T, double>) {
@@ -136,9 +137,11 @@ void compare(Isa isa, const RopeTriple<T, L>& ropes, std::int64_t heads, Placeme
         const auto i1 = static_cast<std::size_t>(base + (L == Layout::half_split ? j + half : 2 * j + 1));
         in_rotary[i0] = in_rotary[i1] = true;
         const double magnitude = std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1]));
-        // float: the bound above; half/bfloat16: one rounding of T on top.
+        // float: the bound above; half/bfloat16: one rounding of T on top;
+        // both: the subnormal term.
         const double bound = 4 * 0x1p-24 * m * magnitude +
-                             (std::is_same_v<T, float> ? 0.0 : 2 * unit_roundoff<T>() * m * magnitude);
+                             (std::is_same_v<T, float> ? 0.0 : 2 * unit_roundoff<T>() * m * magnitude) +
+                             2 * subnormal_spacing<T>();
         ASSERT_NEAR(to_double(simd[i0]), to_double(reference[i0]), bound) << "t=" << t << " h=" << h << " j=" << j;
         ASSERT_NEAR(to_double(simd[i1]), to_double(reference[i1]), bound) << "t=" << t << " h=" << h << " j=" << j;
       }
@@ -230,6 +233,30 @@ TEST_F(SimdPaths, EveryPolicy) {
         for (std::size_t i = 0; i < simd.size(); ++i)
           compare(isa, RopeTriple<T, L>{std::move(simd[i]), std::move(reference[i]), std::move(wide[i])}, 4,
                   Placement::contiguous, "policies");
+      });
+}
+
+// Inputs below T's smallest normal, so that most results are subnormals of
+// T, where the paths' roundings differ by a fixed spacing rather than a
+// relative amount (the bound's absolute term). Every path, every storage.
+// Half inputs stay below 2^-15, half its smallest normal: large enough that
+// the paths' float results differ now and then, small enough that the
+// relative terms stay below one subnormal spacing. float and bfloat16 share
+// the smallest normal 2^-126. (double is compared bit for bit.)
+template <class T>
+float subnormal_input_scale() {
+  if constexpr (std::is_same_v<T, Eigen::half>) return 0x1p-16f;
+  else return 0x1p-127f;
+}
+
+TEST_F(SimdPaths, SubnormalResults) {
+  for (Isa isa : simd_paths())
+    for (std::int64_t d : {128, 256})
+      for_each_storage_and_layout([&](auto config) {
+        using C = decltype(config);
+        using T = typename C::type;
+        compare(isa, ropes_of<T, C::layout>(scaling::Yarn(4.0, 4096, 10000.0), RotaryDims(d)), 256,
+                Placement::contiguous, "subnormal results", subnormal_input_scale<T>());
       });
 }
 

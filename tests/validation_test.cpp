@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Bad input (foundation issue §5): std::invalid_argument naming the parameter
-// and its value, raised before anything is written.
+// Bad input: std::invalid_argument naming the parameter and its value,
+// raised before anything is written (bad_input_test.cpp holds the table of
+// every rejected call; these are the detailed cases).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// YaRN against the worked numbers of shared/reference/ROPE_VARIANTS.md §5d
-// and against an independent long-double derivation of the formula; the
+// YaRN against values computed as transformers' `_compute_yarn_parameters`
+// computes them (d 128, base 1e4, s 4, L0 4096; Python double or float32 as
+// noted) and against an independent long-double derivation of the formula; the
 // attention-factor precedence (explicit, mscale ratio, g(s)); gpt-oss's
 // truncate=false; and every rejected parameter.
 #include <gtest/gtest.h>
@@ -64,7 +65,7 @@ void expect_matches_oracle(const Frequencies& f, const std::vector<long double>&
         << "j=" << j;
 }
 
-scaling::Yarn::Params brief_params() {  // §5d: d 128, base 1e4, s 4, L0 4096
+scaling::Yarn::Params worked_params() {  // d 128, base 1e4, s 4, L0 4096
   scaling::Yarn::Params p;
   p.factor = 4.0;
   p.original_max_position_embeddings = 4096;
@@ -74,8 +75,8 @@ scaling::Yarn::Params brief_params() {  // §5d: d 128, base 1e4, s 4, L0 4096
 
 TEST(Yarn, CorrectionRange) {
   const RotaryDims dims(128);
-  const scaling::Yarn yarn(brief_params());
-  // Raw correction dims, reference §5d (Python double there).
+  const scaling::Yarn yarn(worked_params());
+  // Raw correction dims, transformers' `find_correction_dim` in Python double.
   EXPECT_NEAR(static_cast<double>(yarn.correction_dim(32, dims)), 20.94448162, 1e-8);
   EXPECT_NEAR(static_cast<double>(yarn.correction_dim(1, dims)), 45.02688127, 1e-8);
   const auto oracle = yarn_oracle(128, 1e4L, 4, 4096);
@@ -88,14 +89,15 @@ TEST(Yarn, CorrectionRange) {
   EXPECT_EQ(range.low, 20.0L);
   EXPECT_EQ(range.high, 46.0L);
   // truncate = false keeps the raw values.
-  auto p = brief_params();
+  auto p = worked_params();
   p.truncate = false;
   const auto raw = scaling::Yarn(p).correction_range(dims);
   EXPECT_NEAR(static_cast<double>(raw.low), 20.94448162, 1e-8);
   EXPECT_NEAR(static_cast<double>(raw.high), 45.02688127, 1e-8);
 }
 
-// gpt-oss (d 64, base 150000, L0 4096, truncate false), reference §5d.
+// gpt-oss (d 64, base 150000, L0 4096, truncate false), transformers'
+// `find_correction_range` in Python double.
 TEST(Yarn, GptOssCorrectionRange) {
   scaling::Yarn::Params p;
   p.factor = 32.0;
@@ -115,7 +117,7 @@ TEST(Yarn, GptOssCorrectionRange) {
 }
 
 TEST(Yarn, WorkedInverseFrequencies) {
-  Rope<scaling::Yarn> rope(RotaryDims(128), scaling::Yarn(brief_params()));
+  Rope<scaling::Yarn> rope(RotaryDims(128), scaling::Yarn(worked_params()));
   expect_inv_freq(rope.inv_freq(), {{20, 5.623412877e-02},
                                     {21, 4.729203880e-02},
                                     {30, 9.488517419e-03},
@@ -140,7 +142,7 @@ TEST(Yarn, WorkedInverseFrequencies) {
 }
 
 TEST(Yarn, WorkedInverseFrequenciesWithoutTruncation) {
-  auto p = brief_params();
+  auto p = worked_params();
   p.truncate = false;
   Rope<scaling::Yarn> rope(RotaryDims(128), scaling::Yarn(p));
   expect_inv_freq(
@@ -152,14 +154,15 @@ TEST(Yarn, WorkedInverseFrequenciesWithoutTruncation) {
 
 // Partial rotary: the correction dims and the exponent use the rotary width.
 TEST(Yarn, PartialRotaryUsesRotaryWidth) {
-  const scaling::Yarn yarn(brief_params());
+  const scaling::Yarn yarn(worked_params());
   expect_matches_oracle(yarn.frequencies(RotaryDims(128, 64)),
                         yarn_oracle(64, 1e4L, 4, 4096).inv_freq);
   EXPECT_NEAR(static_cast<double>(yarn.correction_dim(32, RotaryDims(128, 64))), 20.94448162 / 2,
               1e-8);
 }
 
-// g(s) = 0.1 ln s + 1 (reference §5d), the DeepSeek softmax multipliers, and
+// g(s) = 0.1 ln s + 1 (Peng et al. 2023, transformers `get_mscale`), the
+// DeepSeek softmax multipliers, and
 // transformers' precedence: explicit > mscale ratio (both set) > g(s, 1).
 TEST(Yarn, AttentionFactors) {
   const std::pair<double, double> g_values[] = {{2, 1.069314718},  {4, 1.138629436},
@@ -173,10 +176,10 @@ TEST(Yarn, AttentionFactors) {
   EXPECT_EQ(scaling::yarn_mscale(1.0), 1.0);
   EXPECT_EQ(scaling::yarn_mscale(0.5, 0.707), 1.0);
 
-  EXPECT_NEAR(scaling::Yarn(brief_params()).attention_factor(), 1.138629436, 1e-9);
-  Rope<scaling::Yarn> rope(RotaryDims(128), scaling::Yarn(brief_params()));
+  EXPECT_NEAR(scaling::Yarn(worked_params()).attention_factor(), 1.138629436, 1e-9);
+  Rope<scaling::Yarn> rope(RotaryDims(128), scaling::Yarn(worked_params()));
   EXPECT_NEAR(rope.attention_factor(), 1.138629436111989, 1e-15);
-  EXPECT_EQ(scaling::Yarn(brief_params()).softmax_scale_multiplier(), 1.0);
+  EXPECT_EQ(scaling::Yarn(worked_params()).softmax_scale_multiplier(), 1.0);
 
   // DeepSeek-V3 (s 40, mscale = mscale_all_dim = 1): factor exactly 1, and
   // the attention code multiplies the softmax scale by g(40, 1)^2.
@@ -223,7 +226,7 @@ TEST(Yarn, AttentionFactors) {
   EXPECT_EQ(scaling::Yarn(1.0, 4096).attention_factor(), 1.0);
 }
 
-// cos·m and sin·m at p = 16383 (reference §5d). The reference values are
+// cos·m and sin·m at p = 16383. The reference values are
 // cos/sin of transformers' float32 angle fl(p·fl(ω)) in double; ropekit
 // rotates by the exact angle. Against the exact values (computed here from
 // the oracle ω in long double) the match is 1e-12. Against the reference it
@@ -232,7 +235,7 @@ TEST(Yarn, AttentionFactors) {
 // and the product's rounding at |θ| ≈ 775, spacing 6.1e-5), so the values
 // differ by up to 5.7e-6 there.
 TEST(Yarn, CosSinAt16383) {
-  Rope<scaling::Yarn, gptj> rope(RotaryDims(128), scaling::Yarn(brief_params()));
+  Rope<scaling::Yarn, gptj> rope(RotaryDims(128), scaling::Yarn(worked_params()));
   std::vector<double> x(128, 0.0);
   for (int j = 0; j < 64; ++j) x[2 * j] = 1.0;  // (1, 0) per pair -> (m cos, m sin)
   const std::int64_t p = 16383;
@@ -262,7 +265,7 @@ TEST(Yarn, CosSinAt16383) {
 // Whole heads at positions up to 10^6 against the long-double oracle.
 TEST(Yarn, RotationMatchesOracle) {
   const std::int64_t tokens = 4, heads = 2, d = 128;
-  Rope<scaling::Yarn, neox> rope{RotaryDims(d), scaling::Yarn(brief_params())};
+  Rope<scaling::Yarn, neox> rope{RotaryDims(d), scaling::Yarn(worked_params())};
   auto x = random_values<double>(tokens * heads * d, 21);
   std::vector<long double> input(x.begin(), x.end());
   const std::vector<std::int64_t> ids = {0, 16383, 131071, 1000003};
@@ -279,7 +282,7 @@ TEST(Yarn, RotationMatchesOracle) {
 TEST(Yarn, EmptyRampIsAStep) {
   const RotaryDims dims(128);
   // beta_fast == beta_slow without truncation: low = high = c(4) = 35.39.
-  scaling::Yarn::Params p = brief_params();
+  scaling::Yarn::Params p = worked_params();
   p.beta_fast = p.beta_slow = 4.0;
   p.truncate = false;
   const scaling::Yarn step(p);
@@ -291,7 +294,7 @@ TEST(Yarn, EmptyRampIsAStep) {
     EXPECT_EQ(f.inv_freq[j], j <= 35 ? plain.inv_freq[j] : plain.inv_freq[j] / 4) << j;
   expect_matches_oracle(f, yarn_oracle(128, 1e4L, 4, 4096, 4, 4, false).inv_freq);
   // Both ends clamped to 0 (L0 = 6: c(1) = -0.32 -> ceil 0): only pair 0 keeps ω.
-  scaling::Yarn::Params tiny = brief_params();
+  scaling::Yarn::Params tiny = worked_params();
   tiny.original_max_position_embeddings = 6;
   const auto tiny_range = scaling::Yarn(tiny).correction_range(dims);
   EXPECT_EQ(tiny_range.low, 0.0L);
@@ -304,7 +307,7 @@ TEST(Yarn, EmptyRampIsAStep) {
 TEST(Yarn, RejectsBadParameters) {
   using scaling::Yarn;
   const auto with = [](auto change) {
-    Yarn::Params p = brief_params();
+    Yarn::Params p = worked_params();
     change(p);
     return p;
   };

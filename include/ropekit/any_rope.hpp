@@ -220,6 +220,14 @@ class AnyRope {
   rope_variant ropes_;
 };
 
+namespace detail {
+
+template <class F>
+decltype(auto) with_rope(const AnyRope& any, F&& f) {
+  return any.visit([&](const auto& rope) -> decltype(auto) { return with_rope(rope, f); });
+}
+
+}  // namespace detail
 ROPEKIT_END_NAMESPACE
 
 #endif  // ROPEKIT_ANY_ROPE_HPP

@@ -73,6 +73,7 @@ namespace detail {
 struct CacheSource {
   const CosSinCache& cache;
 
+  static const char* pairs_name() noexcept { return "cache pairs"; }
   std::int64_t pairs() const noexcept { return cache.pairs(); }
   int axes() const noexcept { return 1; }
   void check(std::int64_t largest) const {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -18,6 +19,19 @@
 #include "version.hpp"
 
 ROPEKIT_BEGIN_NAMESPACE
+
+/// Largest inverse frequency ropekit accepts, in radians per position: π.
+/// At integer positions a higher frequency is indistinguishable from a lower
+/// one (ω and ω - 2π rotate alike), no model comes near it (ω_0 = 1 at any
+/// base >= 1; the largest in use is about 2), and up to π the angle table is
+/// exact to far below float precision at every position (see FrequencyTable).
+inline constexpr long double max_inv_freq = 3.141592653589793238462643383279502884L;
+
+/// Attention factors ropekit accepts (they multiply cos and sin, so q and k):
+/// [min_attention_factor, max_attention_factor]. Real models use about 1 to 2;
+/// outside this range a rotation would overflow or underflow float storage.
+inline constexpr double min_attention_factor = 1e-3;
+inline constexpr double max_attention_factor = 1e3;
 
 /// A policy's output for one head geometry.
 ///
@@ -64,6 +78,52 @@ struct policy_state<Policy, true> {
 
 inline constexpr long double kTwoPiL = 6.283185307179586476925286766559005768L;
 
+inline bool inv_freq_in_range(long double inv_freq) noexcept {
+  return inv_freq >= 0.0L && inv_freq <= max_inv_freq;  // false for NaN
+}
+
+// Index of the first inverse frequency outside [0, max_inv_freq] (NaN
+// included), or -1 when all are inside.
+inline std::int64_t first_inv_freq_out_of_range(const std::vector<long double>& inv_freq) noexcept {
+  for (std::size_t j = 0; j < inv_freq.size(); ++j)
+    if (!inv_freq_in_range(inv_freq[j])) return static_cast<std::int64_t>(j);
+  return -1;
+}
+
+inline bool attention_factor_in_range(double factor) noexcept {
+  return factor >= min_attention_factor && factor <= max_attention_factor;  // false for NaN
+}
+
+inline std::string inv_freq_range_text() {
+  return "every inverse frequency must lie in [0, pi] radians per position (a higher one "
+         "aliases onto a lower one at integer positions, and angles are exact up to pi)";
+}
+
+inline std::string attention_factor_range_text() {
+  return "the attention factor must lie in [0.001, 1000] (real models use about 1 to 2)";
+}
+
+// "gives inv_freq[j] = w; <range>": the requirement a policy reports when a
+// frequency computed from one of its parameters is out of range.
+inline std::string inv_freq_out_of_range_text(std::int64_t j, long double inv_freq) {
+  std::ostringstream text;
+  text.precision(17);
+  text << "gives inv_freq[" << j << "] = " << static_cast<double>(inv_freq) << "; "
+       << inv_freq_range_text();
+  return text.str();
+}
+
+// Policies call this on frequencies computed from `parameter`, so that an
+// out-of-range frequency is reported as the parameter the user set.
+template <class Value>
+void require_inv_freq_in_range(const Frequencies& frequencies, const char* parameter,
+                               const Value& value) {
+  const std::int64_t j = first_inv_freq_out_of_range(frequencies.inv_freq);
+  if (j >= 0)
+    fail(parameter, value,
+         inv_freq_out_of_range_text(j, frequencies.inv_freq[static_cast<std::size_t>(j)]));
+}
+
 // Rounds x to `bits` significant bits, exactly, in long double.
 inline long double round_to_bits(long double x, int bits) {
   if (x == 0.0L) return 0.0L;
@@ -82,9 +142,29 @@ struct TableAccess;
 /// The angle table every kernel reads: per pair, the turns per position
 /// (ω_j / 2π) split into three doubles so that `position * part` is exact for
 /// the first two (21 significant bits each times a 31-bit position fits a
-/// double) and the third is a tiny correction. The fractional turn is then
-/// accurate to ~1e-16 at any position up to 2^31-1, where a plain
+/// double) and the third is a tiny correction. The angle is then within
+/// 1e-9 rad of position * ω at any position up to 2^31-1, where a plain
 /// float32 `p * ω` (transformers, llama.cpp) is off by up to a whole radian.
+///
+/// Accepted: every ω_j in [0, max_inv_freq = π] and an attention factor in
+/// [min_attention_factor, max_attention_factor]; policies check the same
+/// ranges first, naming their own parameters, so this is a backstop for
+/// hand-made `Frequencies`.
+///
+/// Why the bound on ω makes the angles exact (64-bit long double
+/// significand; AArch64's 113 bits only shrink the error): turns = ω / 2π is
+/// rounded twice (2π's own rounding and the division), a relative error
+/// below 2^-63, and turns <= 1/2, so position * turns is off by at most
+/// 2^31 * 2^-1 * 2^-63 = 2^-33 turn = 7.3e-10 rad at the largest position.
+/// Everything after that is exact or far smaller: the three-part split
+/// carries turns exactly (the third part holds at most its last 23 bits,
+/// exact in a double), and the scalar kernel's sums round at ~1e-16; the SIMD
+/// kernels' quarter turns mod 4 are formed exactly in long double and held
+/// exactly as a double-double, and position * head < 2^31 * 4 = 2^33 keeps
+/// the kernels' rounding of the product recoverable. The policies' own
+/// rounding of ω (relative 2^-63) adds the same 7.3e-10 rad at most. The rest
+/// of the 2e-7 error bound on cos/sin is float rounding in the kernels. No
+/// stored quantity can overflow: |ω| <= π, turns and quarter turns < 4.
 ///
 /// Immutable once built and cheap to copy (copies share the arrays), so a
 /// table can be handed to any number of threads and outlive the `Rope` that
@@ -126,8 +206,8 @@ class FrequencyTable {
     if (frequencies.inv_freq.size() != pairs)
       detail::fail("inv_freq size", frequencies.inv_freq.size(),
                    "must equal rotary_dim / 2 = " + std::to_string(pairs));
-    if (!(std::isfinite(d.attention_factor) && d.attention_factor > 0.0))
-      detail::fail("attention_factor", d.attention_factor, "must be finite and positive");
+    if (!detail::attention_factor_in_range(d.attention_factor))
+      detail::fail("attention_factor", d.attention_factor, detail::attention_factor_range_text());
     if (!frequencies.position_axis.empty() && frequencies.position_axis.size() != pairs)
       detail::fail("position_axis size", frequencies.position_axis.size(),
                    "must be empty or equal rotary_dim / 2 = " + std::to_string(pairs));
@@ -143,9 +223,9 @@ class FrequencyTable {
     d.axis.assign(padded, 0);
     for (std::size_t j = 0; j < pairs; ++j) {
       const long double w = frequencies.inv_freq[j];
-      if (!(std::isfinite(w) && w >= 0.0L))
-        detail::fail(("inv_freq[" + std::to_string(j) + "]").c_str(),
-                     static_cast<double>(w), "must be finite and not negative");
+      if (!detail::inv_freq_in_range(w))
+        detail::fail(("inv_freq[" + std::to_string(j) + "]").c_str(), static_cast<double>(w),
+                     detail::inv_freq_range_text());
       d.inv_freq[j] = static_cast<double>(w);
       const long double turns = w / detail::kTwoPiL;
       const long double hi = detail::round_to_bits(turns, 21);

@@ -375,6 +375,11 @@ inline scaling::Mrope<>::sections_type hf_mrope_section(const HfReader& r, const
     const std::string item = field + "[" + std::to_string(axis) + "]";
     sections[axis] = r.integer(value[axis], item);
     if (sections[axis] < 0) r.fail(item, &value[axis], "must not be negative");
+    // Bounded before summing, so the sum cannot overflow.
+    if (sections[axis] > pairs)
+      r.fail(item, &value[axis],
+             "must not exceed rotary_dim / 2 = " + std::to_string(pairs) +
+                 " (sections count rotary pairs)");
     sum += sections[axis];
   }
   if (sum != pairs)
@@ -397,10 +402,20 @@ inline std::vector<double> hf_factor_list(const HfReader& r, const HfBlock& b, c
   return list;
 }
 
+// Where a policy parameter came from: its JSON path and value.
+struct HfOrigin {
+  std::string parameter;  // the name ropekit's constructors use ("base", "long_factor")
+  std::string field;      // the JSON path ("rope_theta", "rope_scaling.long_factor")
+  const hf_json* value;
+};
+
 // The state of one load: where to read, and what has been decided so far.
 struct HfLoad {
   explicit HfLoad(const std::string& source) : r(source) {}
   HfReader r;
+  // Fields that became policy parameters, so that a constructor's error
+  // names the field the config set.
+  std::vector<HfOrigin> origins;
   HfBlock b;
   std::vector<std::string> notes;
   std::string model_type;
@@ -415,13 +430,47 @@ struct HfLoad {
 
   std::string top(const char* name) const { return b.prefix + name; }
   const hf_json* find_top(const char* name) const { return HfReader::find(b.model, name); }
+  // Records that `parameter` was read from `field` (no-op when absent).
+  void from(const char* parameter, std::string field, const hf_json* value) {
+    if (value != nullptr) origins.push_back({parameter, std::move(field), value});
+  }
+  // A block number that becomes `parameter`.
+  double block_number(const char* name, const char* parameter, bool allow_zero = false) {
+    const hf_json& value = *b.get(name);
+    from(parameter, b.field(name), &value);
+    return allow_zero ? r.non_negative_number(value, b.field(name))
+                      : r.positive_number(value, b.field(name));
+  }
 };
 
 // Re-raises a ropekit constructor's std::invalid_argument naming the file
-// and the rope block.
+// and the JSON field the offending parameter was read from: the message
+// "<parameter> = <value>: <requirement>" (error.hpp) becomes
+// "<field> = <JSON value>: <requirement>", with an index such as
+// long_factor[3] carried over. Parameters the config did not set name the
+// rope block instead.
 [[noreturn]] inline void hf_rethrow(const HfLoad& s, const std::invalid_argument& e) {
   std::string what = e.what();
   if (what.rfind("ropekit: ", 0) == 0) what = what.substr(9);
+  const std::size_t equals = what.find(" = ");
+  const std::size_t colon = equals == std::string::npos ? equals : what.find(": ", equals);
+  if (colon != std::string::npos) {
+    const std::string parameter = what.substr(0, equals);
+    const std::size_t bracket = parameter.find('[');
+    for (const HfOrigin& origin : s.origins) {
+      if (parameter.compare(0, bracket, origin.parameter) != 0) continue;
+      const hf_json* value = origin.value;
+      std::string field = origin.field;
+      if (bracket != std::string::npos) {
+        std::size_t index = 0;
+        for (std::size_t i = bracket + 1; i < parameter.size() && parameter[i] != ']'; ++i)
+          index = index * 10 + static_cast<std::size_t>(parameter[i] - '0');
+        if (value->is_array() && index < value->size()) value = &(*value)[index];
+        field += parameter.substr(bracket);
+      }
+      s.r.fail(field, value, what.substr(colon + 2));
+    }
+  }
   const std::string field = s.b.key.empty() ? "rope" : s.b.key;
   throw HfConfigError(s.r.source(), field, "ropekit: " + s.r.source() + ": " + field + ": " + what);
 }
@@ -548,6 +597,7 @@ inline void hf_read_base(HfLoad& s) {
                              : inner != nullptr ? s.b.field("rope_theta")
                                                 : s.top("rotary_emb_base");
     if (!(s.base > 0.0)) s.r.fail(name, given, "must be positive");
+    s.from("base", name, given);
     return;
   }
   s.base = s.model_type == "qwen2_vl" || s.model_type == "qwen2_5_vl" ? 1000000.0 : 10000.0;
@@ -598,6 +648,7 @@ inline void hf_read_widths(HfLoad& s) {
   const hf_json* rotary = HfReader::find_non_null(s.b.model, "rotary_dim");
   if (const hf_json* mla = HfReader::find_non_null(s.b.model, "qk_rope_head_dim")) {
     s.head_dim = r.positive_integer(*mla, s.top("qk_rope_head_dim"));
+    s.from("head_dim", s.top("qk_rope_head_dim"), mla);
     s.rotary_dim = s.head_dim;
     if (prf && *prf != 1.0)
       r.fail(prf_name, prf_value, "must be 1 with qk_rope_head_dim (MLA rotates its whole slice)");
@@ -605,10 +656,12 @@ inline void hf_read_widths(HfLoad& s) {
                       " wide q_pe/k_pe slices (qk_nope_head_dim channels are not rotated); "
                       "head_dim here is that slice");
   } else {
-    if (const hf_json* hd = HfReader::find_non_null(s.b.model, "head_dim"))
+    if (const hf_json* hd = HfReader::find_non_null(s.b.model, "head_dim")) {
       s.head_dim = r.positive_integer(*hd, s.top("head_dim"));
-    else
+      s.from("head_dim", s.top("head_dim"), hd);
+    } else {
       s.head_dim = hf_head_dim_from_hidden(s);
+    }
     if (rotary != nullptr) {
       s.rotary_dim = r.positive_integer(*rotary, s.top("rotary_dim"));
       if (prf) {
@@ -636,20 +689,32 @@ inline void hf_read_widths(HfLoad& s) {
 
 // max_position_embeddings (or n_positions) and original_max_position_embeddings.
 inline void hf_read_lengths(HfLoad& s) {
-  s.max_pos =
-      hf_agreeing_integer(s.r, {s.top("max_position_embeddings"), s.top("n_positions")},
-                          {s.find_top("max_position_embeddings"), s.find_top("n_positions")});
-  s.original = hf_agreeing_integer(
-      s.r,
-      {s.top("original_max_position_embeddings"), s.b.field("original_max_position_embeddings")},
-      {s.find_top("original_max_position_embeddings"),
-       s.b.get("original_max_position_embeddings")});
+  const std::vector<std::string> max_names = {s.top("max_position_embeddings"),
+                                              s.top("n_positions")};
+  const std::vector<const hf_json*> max_values = {s.find_top("max_position_embeddings"),
+                                                  s.find_top("n_positions")};
+  s.max_pos = hf_agreeing_integer(s.r, max_names, max_values);
+  const std::vector<std::string> original_names = {s.top("original_max_position_embeddings"),
+                                                   s.b.field("original_max_position_embeddings")};
+  const std::vector<const hf_json*> original_values = {
+      s.find_top("original_max_position_embeddings"), s.b.get("original_max_position_embeddings")};
+  s.original = hf_agreeing_integer(s.r, original_names, original_values);
+  for (std::size_t i = 0; i < 2; ++i) {
+    s.from("max_position_embeddings", max_names[i], max_values[i]);
+    s.from("original_max_position_embeddings", original_names[i], original_values[i]);
+  }
 }
 
 inline const hf_json& hf_required(const HfLoad& s, const char* name) {
   const hf_json* value = s.b.get(name);
   if (value == nullptr) s.r.missing(s.b.field(name), "required for rope_type " + s.rope_type);
   return *value;
+}
+
+// A required positive block number, recorded as the parameter of that name.
+inline double hf_required_number(HfLoad& s, const char* name) {
+  hf_required(s, name);
+  return s.block_number(name, name);
 }
 
 inline scaling::Yarn::Params hf_yarn_params(HfLoad& s) {
@@ -667,8 +732,8 @@ inline scaling::Yarn::Params hf_yarn_params(HfLoad& s) {
     r.missing(b.field("original_max_position_embeddings"),
               "required for rope_type yarn when max_position_embeddings is absent");
   }
-  if (const hf_json* f = b.get("factor")) {
-    p.factor = r.positive_number(*f, b.field("factor"));
+  if (b.get("factor") != nullptr) {
+    p.factor = s.block_number("factor", "factor");
   } else if (s.original && s.max_pos) {
     p.factor = static_cast<double>(*s.max_pos) / static_cast<double>(*s.original);
     s.notes.push_back(
@@ -678,15 +743,13 @@ inline scaling::Yarn::Params hf_yarn_params(HfLoad& s) {
   } else {
     r.missing(b.field("factor"), "required for rope_type yarn");
   }
-  if (const hf_json* v = b.get("beta_fast"))
-    p.beta_fast = r.positive_number(*v, b.field("beta_fast"));
-  if (const hf_json* v = b.get("beta_slow"))
-    p.beta_slow = r.positive_number(*v, b.field("beta_slow"));
-  if (const hf_json* v = b.get("mscale")) p.mscale = r.non_negative_number(*v, b.field("mscale"));
-  if (const hf_json* v = b.get("mscale_all_dim"))
-    p.mscale_all_dim = r.non_negative_number(*v, b.field("mscale_all_dim"));
-  if (const hf_json* v = b.get("attention_factor"))
-    p.attention_factor = r.positive_number(*v, b.field("attention_factor"));
+  if (b.get("beta_fast") != nullptr) p.beta_fast = s.block_number("beta_fast", "beta_fast");
+  if (b.get("beta_slow") != nullptr) p.beta_slow = s.block_number("beta_slow", "beta_slow");
+  if (b.get("mscale") != nullptr) p.mscale = s.block_number("mscale", "mscale", true);
+  if (b.get("mscale_all_dim") != nullptr)
+    p.mscale_all_dim = s.block_number("mscale_all_dim", "mscale_all_dim", true);
+  if (b.get("attention_factor") != nullptr)
+    p.attention_factor = s.block_number("attention_factor", "attention_factor");
   if (const hf_json* v = b.get("truncate")) p.truncate = r.boolean(*v, b.field("truncate"));
   s.original = p.original_max_position_embeddings;
   return p;
@@ -703,9 +766,11 @@ inline scaling::LongRope::Params hf_longrope_params(HfLoad& s) {
   p.original_max_position_embeddings = *s.original;
   p.max_position_embeddings = s.max_pos.value_or(0);
   p.base = s.base;
-  if (const hf_json* v = b.get("factor")) p.factor = r.positive_number(*v, b.field("factor"));
-  if (const hf_json* v = b.get("attention_factor"))
-    p.attention_factor = r.positive_number(*v, b.field("attention_factor"));
+  s.from("short_factor", b.field("short_factor"), b.get("short_factor"));
+  s.from("long_factor", b.field("long_factor"), b.get("long_factor"));
+  if (b.get("factor") != nullptr) p.factor = s.block_number("factor", "factor");
+  if (b.get("attention_factor") != nullptr)
+    p.attention_factor = s.block_number("attention_factor", "attention_factor");
   if (!p.factor && !p.attention_factor && !s.max_pos)
     r.missing(s.top("max_position_embeddings"),
               "needed for the longrope attention factor when factor is absent");
@@ -723,6 +788,7 @@ inline AnyPolicy hf_policy(HfLoad& s) {
       r.fail(b.field("mrope_section"), b.get("mrope_section"),
              "M-RoPE is supported with rope_type default or yarn, not " + s.rope_type);
     sections = hf_mrope_section(r, b, s.rotary_dim / 2);
+    s.from("mrope_section", b.field("mrope_section"), b.get("mrope_section"));
     if (const hf_json* v = b.get("mrope_interleaved"))
       if (r.boolean(*v, b.field("mrope_interleaved")))
         mrope_layout = scaling::MropeLayout::interleaved;
@@ -735,18 +801,17 @@ inline AnyPolicy hf_policy(HfLoad& s) {
     if (sections) return scaling::Mrope<>(*sections, scaling::Default(base), mrope_layout);
     return scaling::Default(base);
   }
-  if (s.rope_type == "linear")
-    return scaling::Linear(r.positive_number(hf_required(s, "factor"), b.field("factor")), base);
+  if (s.rope_type == "linear") return scaling::Linear(hf_required_number(s, "factor"), base);
   if (s.rope_type == "dynamic") {
-    if (const hf_json* alpha = b.get("alpha")) {
-      const double a = r.positive_number(*alpha, b.field("alpha"));
+    if (b.get("alpha") != nullptr) {
+      const double a = s.block_number("alpha", "factor");  // NtkAware's factor
       s.notes.push_back(b.field("alpha") +
                         " given: static NTK-alpha (Hunyuan, vLLM DynamicNTKAlpha), "
                         "base * alpha^(d/(d-2))" +
                         (b.get("factor") != nullptr ? "; " + b.field("factor") + " ignored" : ""));
       return scaling::NtkAware(a, base);
     }
-    const double factor = r.positive_number(hf_required(s, "factor"), b.field("factor"));
+    const double factor = hf_required_number(s, "factor");
     if (!s.max_pos) r.missing(s.top("max_position_embeddings"), "required for rope_type dynamic");
     if (s.original)
       s.notes.push_back(
@@ -760,11 +825,9 @@ inline AnyPolicy hf_policy(HfLoad& s) {
     return scaling::Yarn(p);
   }
   if (s.rope_type == "llama3") {
-    const double factor = r.positive_number(hf_required(s, "factor"), b.field("factor"));
-    const double low =
-        r.positive_number(hf_required(s, "low_freq_factor"), b.field("low_freq_factor"));
-    const double high =
-        r.positive_number(hf_required(s, "high_freq_factor"), b.field("high_freq_factor"));
+    const double factor = hf_required_number(s, "factor");
+    const double low = hf_required_number(s, "low_freq_factor");
+    const double high = hf_required_number(s, "high_freq_factor");
     if (!s.original)
       r.missing(b.field("original_max_position_embeddings"), "required for rope_type llama3");
     return scaling::Llama3(factor, low, high, *s.original, base);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "detail/overflow.hpp"
 #include "error.hpp"
 #include "version.hpp"
 
@@ -85,7 +86,8 @@ class Positions {
   /// largest (over all axes). Throws naming the first bad id.
   std::int64_t validate(std::int64_t tokens) const {
     if (is_range()) {
-      if (tokens > 0 && start_ + (tokens - 1) > max_position)
+      // tokens - 1 > max_position - start: no sum that could overflow.
+      if (tokens > 0 && tokens - 1 > max_position - start_)
         detail::fail("start position", start_,
                      "plus " + std::to_string(tokens) +
                          " tokens exceeds max_position = 2147483647");
@@ -122,6 +124,13 @@ class Positions {
                     "must be 1, 2 or 3");
     detail::require(axis_stride >= count || axes == 1, "position axis_stride", axis_stride,
                     "must be at least the count (axes must not overlap)");
+    // at() indexes up to (axes - 1) * axis_stride + count - 1.
+    std::int64_t last_axis = 0, span = 0;
+    if (axes > 1 && (detail::mul_overflows(axes - 1, axis_stride, &last_axis) ||
+                     detail::add_overflows(last_axis, count, &span)))
+      detail::fail("position axis_stride", axis_stride,
+                   "times " + std::to_string(axes - 1) + " plus the count " +
+                       std::to_string(count) + " overflows int64");
     if (count > 0)
       detail::require(ids32 != nullptr || ids64 != nullptr, "position ids", "nullptr",
                       "must point to memory when count > 0");

@@ -144,6 +144,7 @@ class Rope {
     const Rope& rope;
     detail::Direction direction;
 
+    static const char* pairs_name() noexcept { return "table pairs"; }
     std::int64_t pairs() const noexcept { return rope.dims_.pairs(); }
     int axes() const noexcept { return rope.axes(); }
     void check(std::int64_t /*largest*/) const noexcept {}
@@ -217,6 +218,17 @@ class Rope {
   mutable std::atomic<state_type> state_{};
 };
 
+namespace detail {
+
+// Calls f(rope, layout) with the concrete Rope<P, L> and its layout as an
+// integral constant: the one way entry points outside Rope reach its angles
+// (`rope.source(direction)`) for Rope and AnyRope alike.
+template <class Policy, Layout L, class F>
+decltype(auto) with_rope(const Rope<Policy, L>& rope, F&& f) {
+  return f(rope, std::integral_constant<Layout, L>{});
+}
+
+}  // namespace detail
 ROPEKIT_END_NAMESPACE
 
 #endif  // ROPEKIT_ROPE_HPP

@@ -93,8 +93,8 @@ struct PairPeriod {
 
 /// A log-spaced grid of bases, point k = 10^(log10(start) + k * log10_step),
 /// scanned upward until `stop`. The defaults are 1715 points from 1e3 to
-/// 1e12, a 1.2164% step: the grid behind the reference table in
-/// ROPE_VARIANTS.md section 11. For a relative step r use
+/// 1e12, a 1.2164% step: the grid behind the table of Men et al.'s lower
+/// bounds in the tests and the README. For a relative step r use
 /// `log10_step = std::log10(1 + r)`.
 struct BaseGrid {
   double start = 1e3;

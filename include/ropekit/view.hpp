@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/overflow.hpp"
 #include "error.hpp"
 #include "storage.hpp"
 #include "version.hpp"
@@ -126,9 +127,14 @@ class HeadView {
  private:
   static void check_range(const char* what, std::int64_t begin, std::int64_t count,
                           std::int64_t size) {
-    if (begin < 0 || count < 0 || begin > size || count > size - begin)
-      detail::fail(what, "[" + std::to_string(begin) + ", " + std::to_string(begin + count) + ")",
+    if (begin < 0 || count < 0 || begin > size || count > size - begin) {
+      std::int64_t end = 0;
+      const std::string end_text = detail::add_overflows(begin, count, &end)
+                                       ? std::to_string(begin) + " + " + std::to_string(count)
+                                       : std::to_string(end);
+      detail::fail(what, "[" + std::to_string(begin) + ", " + end_text + ")",
                    "must lie within [0, " + std::to_string(size) + ")");
+    }
   }
 
   void validate() const {
@@ -137,11 +143,15 @@ class HeadView {
     detail::require(head_dim_ > 0, "head_dim", head_dim_, "must be positive");
     detail::require(token_stride_ >= 0, "token_stride", token_stride_, "must not be negative");
     detail::require(head_stride_ >= 0, "head_stride", head_stride_, "must not be negative");
+    // Keep every offset representable: tokens * token_stride, heads *
+    // head_stride and head_dim each at most a quarter of INT64_MAX, so their
+    // sums (extent(), the overlap spans below) cannot overflow.
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 4;
+    detail::require(head_dim_ <= kMax, "head_dim", head_dim_,
+                    "must be at most INT64_MAX / 4 (element offsets must fit in int64)");
     if (empty()) return;
     detail::require(data_ != nullptr, "data", "nullptr",
                     "must point to memory when the view is not empty");
-    // Keep every offset representable: tokens*token_stride etc. must not overflow.
-    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 4;
     detail::require(token_stride_ <= kMax / tokens_, "token_stride", token_stride_,
                     "times tokens overflows");
     detail::require(head_stride_ <= kMax / heads_, "head_stride", head_stride_,
@@ -176,19 +186,35 @@ class HeadView {
   const float* head_scales_ = nullptr;
 };
 
+namespace detail {
+
+// count * head_dim for a contiguous stride, rejected (naming `name`) when it
+// overflows; negative values are left to HeadView's checks.
+inline std::int64_t contiguous_stride(const char* name, std::int64_t count,
+                                      std::int64_t head_dim) {
+  std::int64_t stride = 0;
+  if (count > 0 && head_dim > 0 && mul_overflows(count, head_dim, &stride))
+    fail(name, count, "times head_dim = " + std::to_string(head_dim) + " overflows int64");
+  return stride;
+}
+
+}  // namespace detail
+
 /// Contiguous `[tokens, heads, head_dim]` (BSHD for one sequence or a flat
 /// token batch; also Eigen's column-major `Tensor(head_dim, heads, tokens)`).
 template <class T>
 HeadView<T> token_major_view(T* data, std::int64_t tokens, std::int64_t heads,
                              std::int64_t head_dim) {
-  return HeadView<T>(data, tokens, heads, head_dim, heads * head_dim, head_dim);
+  return HeadView<T>(data, tokens, heads, head_dim,
+                     detail::contiguous_stride("heads", heads, head_dim), head_dim);
 }
 
 /// Contiguous `[heads, tokens, head_dim]`: one batch entry of a BHSD tensor.
 template <class T>
 HeadView<T> head_major_view(T* data, std::int64_t tokens, std::int64_t heads,
                             std::int64_t head_dim) {
-  return HeadView<T>(data, tokens, heads, head_dim, head_dim, tokens * head_dim);
+  return HeadView<T>(data, tokens, heads, head_dim, head_dim,
+                     detail::contiguous_stride("tokens", tokens, head_dim));
 }
 
 /// The q, k and v parts of a fused QKV buffer whose rows are
@@ -207,7 +233,18 @@ FusedQkv<T> fused_qkv_views(T* rows, std::int64_t tokens, std::int64_t q_heads,
   detail::require(q_heads >= 0, "q_heads", q_heads, "must not be negative");
   detail::require(kv_heads >= 0, "kv_heads", kv_heads, "must not be negative");
   detail::require(head_dim > 0, "head_dim", head_dim, "must be positive");
-  const std::int64_t packed = (q_heads + 2 * kv_heads) * head_dim;
+  // Row width (q_heads + 2 * kv_heads) * head_dim, each part checked.
+  std::int64_t q_width = 0, kv_width = 0, packed = 0;
+  if (detail::mul_overflows(q_heads, head_dim, &q_width))
+    detail::fail("q_heads", q_heads,
+                 "times head_dim = " + std::to_string(head_dim) + " overflows int64");
+  if (detail::mul_overflows(kv_heads, head_dim, &kv_width) ||
+      detail::add_overflows(kv_width, kv_width, &kv_width) ||
+      detail::add_overflows(q_width, kv_width, &packed))
+    detail::fail("kv_heads", kv_heads,
+                 "gives a packed row width (q_heads + 2 * kv_heads) * head_dim that overflows "
+                 "int64 (q_heads = " + std::to_string(q_heads) + ", head_dim = " +
+                     std::to_string(head_dim) + ")");
   if (row_stride < 0) row_stride = packed;
   if (row_stride < packed)
     detail::fail("row_stride", row_stride,

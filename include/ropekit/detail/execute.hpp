@@ -97,12 +97,13 @@ void add_regions(const Stream& st, const StreamNames& names, Region* regions, in
 // element written twice or written while another stream reads it, and the
 // positions. Returns the largest position (-1 when there are no tokens).
 template <class... Streams, std::size_t... I>
-std::int64_t validate_streams(std::int64_t pairs, int axes, const RotaryDims& dims,
+std::int64_t validate_streams(const char* pairs_name, std::int64_t pairs, int axes,
+                              const RotaryDims& dims,
                               const Positions& positions, const std::tuple<Streams...>& streams,
                               const StreamNames (&names)[sizeof...(Streams)],
                               std::index_sequence<I...>) {
   if (pairs != dims.pairs())
-    fail("table pairs", pairs, "must equal rotary_dim / 2 = " + std::to_string(dims.pairs()));
+    fail(pairs_name, pairs, "must equal rotary_dim / 2 = " + std::to_string(dims.pairs()));
   const std::int64_t tokens = std::get<0>(streams).src.tokens();
   (check_stream(std::get<I>(streams), names[I], dims, tokens, names[0].src), ...);
   Region regions[2 * sizeof...(Streams)];
@@ -126,6 +127,7 @@ struct TableSource {
   const FrequencyTable& table;
   Direction direction;
 
+  static const char* pairs_name() noexcept { return "table pairs"; }
   std::int64_t pairs() const noexcept { return table.pairs(); }
   int axes() const noexcept { return table.axes(); }
   void check(std::int64_t /*largest*/) const noexcept {}
@@ -185,7 +187,7 @@ template <class Tag, Layout L, class Source, class... Streams>
 void execute_streams(const Source& source, const RotaryDims& dims, const Positions& positions,
                      int threads, const std::tuple<Streams...>& streams,
                      const StreamNames (&names)[sizeof...(Streams)]) {
-  const std::int64_t largest = validate_streams(source.pairs(), source.axes(), dims, positions,
+  const std::int64_t largest = validate_streams(source.pairs_name(), source.pairs(), source.axes(), dims, positions,
                                                 streams, names, std::index_sequence_for<Streams...>{});
   source.check(largest);
   const Isa isa = Tag::resolve();

@@ -27,12 +27,28 @@ inline Frequencies default_frequencies(long double base, const RotaryDims& dims)
   return f;
 }
 
+// For policies that scale the default frequencies of `base` by one of their
+// parameters: a frequency out of range is reported as `base` when the
+// unscaled frequencies already are out of range, else as the parameter.
+// The unscaled ones are recomputed only on that failure path.
+template <class Value>
+void require_scaled_inv_freq_in_range(const Frequencies& scaled, long double base,
+                                      const RotaryDims& dims, const char* parameter,
+                                      const Value& value) {
+  if (first_inv_freq_out_of_range(scaled.inv_freq) < 0) return;
+  require_inv_freq_in_range(default_frequencies(base, dims), "base", static_cast<double>(base));
+  require_inv_freq_in_range(scaled, parameter, value);
+}
+
 }  // namespace detail
 
 namespace scaling {
 
 /// Plain RoPE with the model's `rope_theta` (10000 for Llama 2 and GPT-NeoX,
-/// 500000 for Llama 3, 1e6 for Qwen2 and CodeLlama).
+/// 500000 for Llama 3, 1e6 for Qwen2 and CodeLlama). A base below 1 makes
+/// ω grow with j, up to base^(-(d-2)/d) < 1/base; building the frequencies
+/// rejects a base whose largest ω passes `max_inv_freq` (π), so every base
+/// of at least 1/π is accepted at any width.
 class Default {
  public:
   static constexpr const char* name = "default";
@@ -44,7 +60,9 @@ class Default {
   double base() const noexcept { return base_; }
 
   Frequencies frequencies(const RotaryDims& dims) const {
-    return detail::default_frequencies(base_, dims);
+    Frequencies f = detail::default_frequencies(base_, dims);
+    detail::require_inv_freq_in_range(f, "base", base_);
+    return f;
   }
 
  private:

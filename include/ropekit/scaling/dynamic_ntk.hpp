@@ -26,11 +26,15 @@ namespace scaling {
 ///   below L after having grown (transformers PRs #27033/#27227).
 ///
 /// KV-cache caveat: keys cached before the base grew keep the old rotation
-/// (transformers #25104). Engines that want exact dynamic NTK can re-rotate
-/// cached keys: apply_inverse with the old table, then apply with the new one
-/// (both tables are available from `Rope::table()` around the call), or pin
-/// one state per sequence with `Rope::set_length`. vLLM instead fixes one
-/// base per deployment; use `NtkAware` or `FixedBase` for that behaviour.
+/// (transformers #25104). Engines that want every cached key on the current
+/// base re-rotate them with the lower tier: `rotate_inverse` with the old
+/// table, then `rotate` with the new one, both from `Rope::table_for(length)`,
+/// which touches no state. Not with `Rope::apply`: it updates the state from
+/// the positions it is given, so passing old keys through it (all below
+/// max_position_embeddings) resets the base. To pin one base per sequence,
+/// keep a `table_for` table per sequence and rotate with `rotate`. vLLM
+/// instead fixes one base per deployment; use `NtkAware` or `FixedBase` for
+/// that behaviour.
 class DynamicNtk {
  public:
   static constexpr const char* name = "dynamic";
@@ -66,11 +70,18 @@ class DynamicNtk {
     const long double seen = static_cast<long double>(
         length > max_position_embeddings_ ? length : max_position_embeddings_);
     const long double s = static_cast<long double>(factor_);
-    return static_cast<long double>(base_) * std::pow(s * seen / trained - (s - 1.0L), exponent);
+    // s·ℓ/L - (s-1) written as 1 + s·(ℓ-L)/L: exactly 1 at ℓ = L and never
+    // below it, where the textbook form cancels to 0 or less for huge s.
+    return static_cast<long double>(base_) *
+           std::pow(1.0L + s * (seen - trained) / trained, exponent);
   }
 
+  /// The base only grows with the length, so frequencies only shrink: a
+  /// table that is in range at the trained length is in range at any length.
   Frequencies frequencies(const RotaryDims& dims, state_type length) const {
-    return detail::default_frequencies(scaled_base(dims, length), dims);
+    Frequencies f = detail::default_frequencies(scaled_base(dims, length), dims);
+    detail::require_scaled_inv_freq_in_range(f, base_, dims, "factor", factor_);
+    return f;
   }
 
  private:

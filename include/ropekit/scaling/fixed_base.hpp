@@ -32,7 +32,9 @@ class FixedBase {
   double pretrained_base() const noexcept { return pretrained_base_; }
 
   Frequencies frequencies(const RotaryDims& dims) const {
-    return detail::default_frequencies(base_, dims);
+    Frequencies f = detail::default_frequencies(base_, dims);
+    detail::require_inv_freq_in_range(f, "base", base_);
+    return f;
   }
 
  private:

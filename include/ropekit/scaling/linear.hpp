@@ -32,6 +32,7 @@ class Linear {
   Frequencies frequencies(const RotaryDims& dims) const {
     Frequencies f = detail::default_frequencies(base_, dims);
     for (long double& w : f.inv_freq) w /= static_cast<long double>(factor_);
+    detail::require_scaled_inv_freq_in_range(f, base_, dims, "factor", factor_);
     return f;
   }
 

@@ -110,6 +110,7 @@ class Llama3 {
       const long double smooth = hf == lf ? 0.0L : (trained / wavelen - lf) / (hf - lf);
       w = (1.0L - smooth) * w / s + smooth * w;
     }
+    detail::require_scaled_inv_freq_in_range(f, base_, dims, "factor", factor_);
     return f;
   }
 

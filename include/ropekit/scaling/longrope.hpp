@@ -86,7 +86,9 @@ class LongRope {
     double base = 10000.0;
     /// s; takes precedence over max_position_embeddings / L0.
     std::optional<double> factor;
-    /// Overrides the computed attention factor when set.
+    /// Overrides the computed attention factor when set; must lie in
+    /// [min_attention_factor, max_attention_factor]. (The computed one,
+    /// sqrt(1 + ln s / ln L0), is at most 32 for any double s.)
     std::optional<double> attention_factor;
     Selection selection = Selection::per_call;
   };
@@ -102,8 +104,8 @@ class LongRope {
                     p.max_position_embeddings, "must be positive, or 0 for unset");
     detail::require_positive_finite("base", p.base);
     if (p.factor) detail::require_positive_finite("factor", *p.factor);
-    if (p.attention_factor)
-      detail::require_positive_finite("attention_factor", *p.attention_factor);
+    if (p.attention_factor && !detail::attention_factor_in_range(*p.attention_factor))
+      detail::fail("attention_factor", *p.attention_factor, detail::attention_factor_range_text());
     if (!p.factor && !p.attention_factor && p.max_position_embeddings == 0)
       detail::fail("max_position_embeddings", p.max_position_embeddings,
                    "must be set when neither factor nor attention_factor is given "
@@ -163,11 +165,15 @@ class LongRope {
   }
 
   Frequencies frequencies(const RotaryDims& dims, state_type state) const {
-    // Both lists, whichever is asked for: a wrong length fails when the Rope
-    // is built, not at the first long prompt.
+    // Both lists, whichever is asked for: a wrong length or a factor that
+    // puts a frequency out of range fails when the Rope is built, not at the
+    // first long prompt.
     check_list_length("short_factor", params_.short_factor, dims);
     check_list_length("long_factor", params_.long_factor, dims);
     Frequencies f = detail::default_frequencies(params_.base, dims);
+    detail::require_inv_freq_in_range(f, "base", params_.base);
+    check_list_range("short_factor", params_.short_factor, f.inv_freq);
+    check_list_range("long_factor", params_.long_factor, f.inv_freq);
     const std::vector<double>& lambda = factors(state);
     for (std::size_t j = 0; j < f.inv_freq.size(); ++j)
       f.inv_freq[j] /= static_cast<long double>(lambda[j]);
@@ -181,6 +187,17 @@ class LongRope {
       if (!(std::isfinite(values[j]) && values[j] > 0.0))
         detail::fail((std::string(list) + "[" + std::to_string(j) + "]").c_str(), values[j],
                      "must be finite and positive");
+  }
+
+  // ω_j / λ_j must stay in range for every pair of the list.
+  static void check_list_range(const char* list, const std::vector<double>& values,
+                               const std::vector<long double>& unscaled) {
+    for (std::size_t j = 0; j < unscaled.size(); ++j) {
+      const long double w = unscaled[j] / static_cast<long double>(values[j]);
+      if (!detail::inv_freq_in_range(w))
+        detail::fail((std::string(list) + "[" + std::to_string(j) + "]").c_str(), values[j],
+                     detail::inv_freq_out_of_range_text(static_cast<std::int64_t>(j), w));
+    }
   }
 
   static void check_list_length(const char* list, const std::vector<double>& values,

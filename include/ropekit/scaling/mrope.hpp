@@ -82,20 +82,28 @@ class Mrope {
   const Inner& inner() const noexcept { return inner_; }
   MropeLayout layout() const noexcept { return layout_; }
 
-  /// The axis pair `j` reads (no checks; `frequencies` validates the sections).
+  /// The axis pair `j` (>= 0) reads (`frequencies` validates the sections;
+  /// written without sums or products of sections, so any section is safe).
   std::uint8_t axis_of(std::int64_t j) const noexcept {
     if (layout_ == MropeLayout::interleaved) {
-      if (j % 3 == 1 && j < 3 * sections_[1]) return 1;
-      if (j % 3 == 2 && j < 3 * sections_[2]) return 2;
+      // j < 3·section, as j / 3 < section.
+      if (j % 3 == 1 && j / 3 < sections_[1]) return 1;
+      if (j % 3 == 2 && j / 3 < sections_[2]) return 2;
       return 0;
     }
     if (j < sections_[0]) return 0;
-    if (j < sections_[0] + sections_[1]) return 1;
+    if (j - sections_[0] < sections_[1]) return 1;
     return 2;
   }
 
   Frequencies frequencies(const RotaryDims& dims) const {
     const std::int64_t pairs = dims.pairs();
+    // Each section at most `pairs` first: then the sum cannot overflow.
+    for (std::size_t axis = 0; axis < 3; ++axis)
+      if (sections_[axis] > pairs)
+        detail::fail(("mrope_section[" + std::to_string(axis) + "]").c_str(), sections_[axis],
+                     "must not exceed rotary_dim / 2 = " + std::to_string(pairs) +
+                         " (sections count rotary pairs)");
     const std::int64_t sum = sections_[0] + sections_[1] + sections_[2];
     if (sum != pairs)
       detail::fail("mrope_section sum", sum,
@@ -113,7 +121,9 @@ class Mrope {
     }
     // Interleaving caps h and w at every third pair; a section that asks
     // for more would silently lose pairs to t. Name h and w before t, whose
-    // surplus is only the consequence.
+    // surplus is only the consequence. (Sectioned counts always match once
+    // the sum does.)
+    if (layout_ != MropeLayout::interleaved) return f;
     for (std::size_t axis : {std::size_t{1}, std::size_t{2}, std::size_t{0}})
       if (count[axis] != sections_[axis])
         detail::fail(("mrope_section[" + std::to_string(axis) + "]").c_str(), sections_[axis],

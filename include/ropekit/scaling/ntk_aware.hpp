@@ -53,7 +53,9 @@ class NtkAware {
   }
 
   Frequencies frequencies(const RotaryDims& dims) const {
-    return detail::default_frequencies(scaled_base(dims), dims);
+    Frequencies f = detail::default_frequencies(scaled_base(dims), dims);
+    detail::require_scaled_inv_freq_in_range(f, base_, dims, "factor", factor_);
+    return f;
   }
 
  private:

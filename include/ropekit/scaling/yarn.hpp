@@ -100,9 +100,12 @@ class Yarn {
     /// floor/ceil the correction range (gpt-oss: false).
     bool truncate = true;
     /// DeepSeek's pair; 0 means unset, as transformers treats 0 and None.
+    /// Where used, g(factor, m) = 0.1·m·ln(factor) + 1 must not exceed
+    /// `max_attention_factor` (real models: about 1.4).
     double mscale = 0.0;
     double mscale_all_dim = 0.0;
-    /// Overrides the computed attention factor when set.
+    /// Overrides the computed attention factor when set; must lie in
+    /// [min_attention_factor, max_attention_factor].
     std::optional<double> attention_factor;
   };
 
@@ -137,8 +140,7 @@ class Yarn {
                     "must be finite and not negative (0 means unset)");
     detail::require(std::isfinite(p.mscale_all_dim) && p.mscale_all_dim >= 0.0, "mscale_all_dim",
                     p.mscale_all_dim, "must be finite and not negative (0 means unset)");
-    if (p.attention_factor)
-      detail::require_positive_finite("attention_factor", *p.attention_factor);
+    check_attention_factor();
   }
 
   const Params& params() const noexcept { return params_; }
@@ -208,11 +210,38 @@ class Yarn {
       const long double w = f.inv_freq[j];
       f.inv_freq[j] = (w / s) * (1.0L - extrapolation) + w * extrapolation;
     }
+    detail::require_scaled_inv_freq_in_range(f, params_.base, dims, "factor", params_.factor);
     f.attention_factor = attention_factor();
     return f;
   }
 
  private:
+  // The attention factor, and DeepSeek's softmax multiplier, stay in
+  // [min_attention_factor, max_attention_factor] (the multiplier, a square,
+  // below max^2). g(s, m) >= 1 for m >= 0, so bounding each g that is used
+  // by the maximum bounds their ratio on both sides; g(s, 1) <= 72 for any
+  // double s, so a factor alone can never leave the range.
+  void check_attention_factor() const {
+    const Params& p = params_;
+    if (p.attention_factor) {
+      if (!detail::attention_factor_in_range(*p.attention_factor))
+        detail::fail("attention_factor", *p.attention_factor,
+                     detail::attention_factor_range_text());
+    } else if (p.mscale != 0.0 && p.mscale_all_dim != 0.0) {
+      check_mscale("mscale", p.mscale);
+    }
+    if (p.mscale_all_dim != 0.0) check_mscale("mscale_all_dim", p.mscale_all_dim);
+  }
+
+  void check_mscale(const char* parameter, double mscale) const {
+    const double g = yarn_mscale(params_.factor, mscale);
+    if (!(g <= max_attention_factor))
+      detail::fail(parameter, mscale,
+                   "gives 0.1 * " + std::string(parameter) + " * ln(factor = " +
+                       detail::yarn_number(params_.factor) + ") + 1 = " + detail::yarn_number(g) +
+                       ", above 1000; " + detail::attention_factor_range_text());
+  }
+
   static Params make_params(double factor, std::int64_t original_max_position_embeddings,
                             double base) {
     Params p;
