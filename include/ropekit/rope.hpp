@@ -180,12 +180,9 @@ class Rope {
     int axes() const noexcept { return rope.axes(); }
     void check(std::int64_t /*largest*/) const noexcept {}
 
-    // Binds the table of the state this call uses: a forward call first
-    // advances the state (transformers' per-forward update, seq_len =
-    // largest position + 1); other directions use the current state. The
-    // table is found or built before the state moves, so a throw changes
-    // nothing, and a concurrent call that moved the state first makes this
-    // one decide again. Returns what keeps a freshly built table alive.
+    // Binds the table of the state this call uses (a forward call first
+    // advances the state; see settle). Returns what keeps a freshly built
+    // table alive.
     template <class Tag, class Job>
     std::optional<FrequencyTable> bind(std::int64_t largest, Job& job, Isa isa) const {
       if constexpr (!length_dependent) {
@@ -194,11 +191,7 @@ class Rope {
         bind_table(rope.table_, job);
         return std::nullopt;
       } else {
-        state_type current = rope.state_.load(std::memory_order_acquire);
-        for (;;) {
-          const state_type next = direction == detail::Direction::forward && largest >= 0
-                                      ? rope.policy_.next_state(current, largest + 1)
-                                      : current;
+        return rope.settle(largest, direction == detail::Direction::forward, [&](state_type next) {
           std::optional<FrequencyTable> built;
           if (const FrequencyTable* known = rope.known_table(next)) {
             bind_table(*known, job);
@@ -208,11 +201,8 @@ class Rope {
             built = rope.build(next);
             bind_table(*built, job);
           }
-          if (next == current ||
-              rope.state_.compare_exchange_weak(current, next, std::memory_order_acq_rel,
-                                                std::memory_order_acquire))
-            return built;
-        }
+          return built;
+        });
       }
     }
 
@@ -282,20 +272,29 @@ class Rope {
       return (void)simd_kernel, false;
   }
 
+  // transformers' per-forward update, seq_len = largest position + 1 (with
+  // `advance`; otherwise the current state): calls bind(state) for the state
+  // the call uses before the state moves, so a throw changes nothing, and
+  // decides again if a concurrent call moved the state first.
+  template <class Bind>
+  auto settle(std::int64_t largest, bool advance, Bind&& bind) const {
+    state_type current = state_.load(std::memory_order_acquire);
+    for (;;) {
+      const state_type next =
+          advance && largest >= 0 ? policy_.next_state(current, largest + 1) : current;
+      auto bound = bind(next);
+      if (next == current ||
+          state_.compare_exchange_weak(current, next, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        return bound;
+    }
+  }
+
   // The table a forward call whose largest position is `largest` uses, with
   // the state advanced (for `prepare`).
   FrequencyTable table_for_call(std::int64_t largest) const {
     if constexpr (length_dependent) {
-      state_type current = state_.load(std::memory_order_acquire);
-      for (;;) {
-        if (largest < 0) return table_of(current);
-        const state_type next = policy_.next_state(current, largest + 1);
-        FrequencyTable table = table_of(next);
-        if (next == current ||
-            state_.compare_exchange_weak(current, next, std::memory_order_acq_rel,
-                                         std::memory_order_acquire))
-          return table;
-      }
+      return settle(largest, true, [&](state_type next) { return table_of(next); });
     } else {
       (void)largest;
       return table_;
