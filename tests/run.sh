@@ -7,9 +7,14 @@
 #   2. Clang, C++20, -Werror, -march=native (compile-time selection), under
 #      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
-#      (SIMD against scalar, exact angles, properties, closed forms) run on
-#      the NEON path under qemu-user. The configuration and tooling suites
-#      have no architecture-specific code and run in 1 and 2.
+#      (SIMD against scalar, exact angles, properties, closed forms, and the
+#      kernel fuzzer's corpus) run on the NEON path under qemu-user. The
+#      configuration and tooling suites have no architecture-specific code
+#      and run in 1 and 2;
+#   4. Fuzzing: Clang, libFuzzer under AddressSanitizer + UndefinedBehavior-
+#      Sanitizer, only the fuzz targets; each fuzzes for $ROPEKIT_FUZZ_SECONDS
+#      (default 60) from its committed corpus, both at once, and any finding
+#      (crash, sanitizer report, leak, timeout, memory limit) fails the run.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 sh "$root/cmake/install-deps.sh" cmake make g++ clang libclang-rt-14-dev libeigen3-dev \
@@ -46,7 +51,7 @@ configure_and_build clang-cxx20-sanitizers -DCMAKE_CXX_COMPILER=clang++ \
 run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 
-kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test"
+kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test kernel_fuzzer"
 echo "=== ropekit: build aarch64 (kernel suites)"
 cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
@@ -56,5 +61,55 @@ cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
 # shellcheck disable=SC2086
 cmake --build "$root/build/test-aarch64" -j "$jobs" --target $kernel_suites
 run_tests aarch64 "" -R "$(echo $kernel_suites | tr ' ' '|')"
+
+# Runs one libFuzzer target in the background: new inputs go to a scratch
+# corpus, findings to $work; the committed corpora are only read.
+start_fuzzer() {
+  target=$1
+  shift
+  work="$root/build/test-fuzz/work/$target"
+  rm -rf "$work"
+  mkdir -p "$work/corpus"
+  "$root/build/test-fuzz/tests/fuzz/$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$work/" "$@" "$work/corpus" \
+    "$root/tests/fuzz/corpus/$target" >"$work/fuzz.log" 2>&1 &
+  echo $! >"$work/pid"
+}
+
+# Waits for a target started by start_fuzzer; prints its statistics, or the
+# finding and where the reproducer was written.
+finish_fuzzer() {
+  target=$1
+  work="$root/build/test-fuzz/work/$target"
+  if wait "$(cat "$work/pid")"; then
+    echo "=== ropekit: fuzz $target: no finding in ${fuzz_seconds}s"
+    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$work/fuzz.log"
+    return 0
+  fi
+  echo "=== ropekit: fuzz $target: FINDING (last lines of $work/fuzz.log below)"
+  grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse)|^\s+NEW_FUNC' "$work/fuzz.log" | tail -n 60
+  reproducer=$(find "$work" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' \
+    -o -maxdepth 1 -name 'timeout-*' -o -maxdepth 1 -name 'oom-*' | head -n 1)
+  echo "=== ropekit: reproduce with: $root/build/test-fuzz/tests/fuzz/$target $reproducer"
+  return 1
+}
+
+fuzz_stage() {
+  fuzz_seconds=${ROPEKIT_FUZZ_SECONDS:-60}
+  echo "=== ropekit: build fuzz (clang, libFuzzer, AddressSanitizer + UndefinedBehaviorSanitizer)"
+  cmake -S "$root" -B "$root/build/test-fuzz" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+    -DROPEKIT_BUILD_FUZZERS=ON >/dev/null
+  cmake --build "$root/build/test-fuzz" -j "$jobs"
+  echo "=== ropekit: fuzz kernel_fuzzer and config_fuzzer, ${fuzz_seconds}s each, at once"
+  start_fuzzer kernel_fuzzer
+  start_fuzzer config_fuzzer -dict="$root/tests/fuzz/config_fuzzer.dict" -max_len=8192 "$root/tests/data"
+  status=0
+  finish_fuzzer kernel_fuzzer || status=1
+  finish_fuzzer config_fuzzer || status=1
+  return $status
+}
+
+fuzz_stage
 
 echo "=== ropekit: all tests passed"

@@ -21,6 +21,8 @@
 
 #include <ropekit/ropekit.hpp>
 
+#include "simd_bounds.hpp"
+
 namespace ropekit_test {
 
 using ropekit::Layout;
@@ -63,15 +65,6 @@ void expect_rejected(F&& f, std::initializer_list<const char*> needles) {
   } catch (...) {
     ADD_FAILURE() << "wrong exception type";
   }
-}
-
-/// Unit roundoff of the storage type (half an ulp at 1).
-template <class T>
-constexpr double unit_roundoff() {
-  if constexpr (std::is_same_v<T, double>) return 0x1p-53;
-  else if constexpr (std::is_same_v<T, float>) return 0x1p-24;
-  else if constexpr (std::is_same_v<T, Eigen::half>) return 0x1p-11;
-  else return 0x1p-8;
 }
 
 /// Absolute cos/sin error that limits double storage: ropekit's reduced
