@@ -14,7 +14,9 @@
 #   4. Fuzzing: Clang, libFuzzer under AddressSanitizer + UndefinedBehavior-
 #      Sanitizer, only the fuzz targets; each fuzzes for $ROPEKIT_FUZZ_SECONDS
 #      (default 60) from its committed corpus, both at once, and any finding
-#      (crash, sanitizer report, leak, timeout, memory limit) fails the run.
+#      (crash, sanitizer report, leak, timeout, memory limit) fails the run;
+#   5. ThreadSanitizer: Clang, only concurrency_test (one object shared by
+#      eight threads, every policy).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 sh "$root/cmake/install-deps.sh" cmake make g++ clang libclang-rt-14-dev libeigen3-dev \
@@ -110,6 +112,27 @@ fuzz_stage() {
   return $status
 }
 
+tsan_stage() {
+  echo "=== ropekit: build tsan (clang, ThreadSanitizer, concurrency_test only)"
+  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
+    -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test
+  echo "=== ropekit: test tsan (concurrency_test under ThreadSanitizer)"
+  test_binary="$root/build/test-tsan/tests/concurrency_test"
+  # ThreadSanitizer's fixed memory layout does not fit every randomised
+  # address space (e.g. vm.mmap_rnd_bits above 28): then run without ASLR.
+  launcher=""
+  if ! "$test_binary" --gtest_list_tests >"$root/build/test-tsan/probe.log" 2>&1 &&
+    grep -q "unexpected memory mapping" "$root/build/test-tsan/probe.log"; then
+    echo "ThreadSanitizer cannot map its memory with ASLR on here: running under setarch -R"
+    launcher="setarch $(uname -m) -R"
+  fi
+  # shellcheck disable=SC2086
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $launcher "$test_binary"
+}
+
 fuzz_stage
+tsan_stage
 
 echo "=== ropekit: all tests passed"
