@@ -46,10 +46,12 @@ for isa in scalar avx2 avx512; do
   run_tests gcc-cxx17 "$isa" -L unit
 done
 
+# The corpus replays are left to the fuzz stage, which runs every committed
+# input under the same sanitizers before it fuzzes.
 configure_and_build clang-cxx20-sanitizers -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
-  -DROPEKIT_BUILD_BENCHMARKS=OFF
+  -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 
@@ -64,8 +66,10 @@ cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
 cmake --build "$root/build/test-aarch64" -j "$jobs" --target $kernel_suites
 run_tests aarch64 "" -R "$(echo $kernel_suites | tr ' ' '|')"
 
-# Runs one libFuzzer target in the background: new inputs go to a scratch
-# corpus, findings to $work; the committed corpora are only read.
+# start_fuzzer TARGET [ARG...]: runs one libFuzzer target in the background.
+# libFuzzer writes new inputs to the first corpus directory it is given, a
+# scratch one here; the committed corpus and any further seed directories
+# among ARGs (flags may come in any order) are only read.
 start_fuzzer() {
   target=$1
   shift
@@ -73,8 +77,8 @@ start_fuzzer() {
   rm -rf "$work"
   mkdir -p "$work/corpus"
   "$root/build/test-fuzz/tests/fuzz/$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
-    -timeout=10 -print_final_stats=1 -artifact_prefix="$work/" "$@" "$work/corpus" \
-    "$root/tests/fuzz/corpus/$target" >"$work/fuzz.log" 2>&1 &
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" \
+    "$root/tests/fuzz/corpus/$target" "$@" >"$work/fuzz.log" 2>&1 &
   echo $! >"$work/pid"
 }
 
@@ -105,7 +109,7 @@ fuzz_stage() {
   cmake --build "$root/build/test-fuzz" -j "$jobs"
   echo "=== ropekit: fuzz kernel_fuzzer and config_fuzzer, ${fuzz_seconds}s each, at once"
   start_fuzzer kernel_fuzzer
-  start_fuzzer config_fuzzer -dict="$root/tests/fuzz/config_fuzzer.dict" -max_len=8192 "$root/tests/data"
+  start_fuzzer config_fuzzer "$root/tests/data" -dict="$root/tests/fuzz/config_fuzzer.dict" -max_len=8192
   status=0
   finish_fuzzer kernel_fuzzer || status=1
   finish_fuzzer config_fuzzer || status=1

@@ -185,6 +185,12 @@ std::string describe(const Case& c, const AnyRope& rope, std::size_t call_index)
                   " head_pad=" + std::to_string(p.head_pad) + " token_pad=" +
                   std::to_string(p.token_pad) + " lead=" + std::to_string(p.lead) +
                   " trail=" + std::to_string(p.trail) + " values=" + std::to_string(c.value_mode);
+  double largest_inv_freq = 0.0;
+  for (double w : rope.inv_freq()) largest_inv_freq = std::fmax(largest_inv_freq, w);
+  char table[96];
+  std::snprintf(table, sizeof table, "\n  table: largest inv_freq %.17g, attention factor %.17g",
+                largest_inv_freq, rope.attention_factor());
+  s += table;
   for (std::size_t i = 0; i <= call_index && i < c.calls.size(); ++i) {
     const Call& call = c.calls[i];
     s += "\n  call " + std::to_string(i) + ": " + op_label(call.op) +
