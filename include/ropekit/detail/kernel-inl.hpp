@@ -415,6 +415,7 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
                     std::int64_t n, const float* c, const float* s, const float* c2,
                     const float* s2) {
   using S = source_t<Stream>;
+  if (st.src.heads() == 0) return;  // such a view may have no memory at all
   const bool first_block = j0 == 0;
   if constexpr (!Stream::rotates) {
     if (first_block)
