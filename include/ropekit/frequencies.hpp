@@ -179,6 +179,10 @@ class FrequencyTable {
  public:
   /// An empty table (no pairs); assign a real one before rotating with it.
   FrequencyTable() : data_(std::make_shared<const Data>()) {}
+  FrequencyTable(const FrequencyTable&) = default;
+  FrequencyTable(FrequencyTable&&) = default;
+  FrequencyTable& operator=(const FrequencyTable&) = default;
+  FrequencyTable& operator=(FrequencyTable&&) = default;
 
   FrequencyTable(const RotaryDims& dims, const Frequencies& frequencies)
       : data_(std::make_shared<const Data>(build(dims, frequencies))) {}
@@ -203,6 +207,13 @@ class FrequencyTable {
   friend struct detail::TableAccess;
 
   struct Data {
+    // Declared here so that units built with wider -m flags do not define
+    // them implicitly outside ropekit's baseline region (see version.hpp).
+    Data() = default;
+    Data(const Data&) = default;
+    Data(Data&&) = default;
+    Data& operator=(const Data&) = default;
+    Data& operator=(Data&&) = default;
     std::vector<double> inv_freq, turns_hi, turns_mid, turns_lo, quarters_head, quarters_tail;
     std::vector<std::uint8_t> axis;
     double attention_factor = 1.0;

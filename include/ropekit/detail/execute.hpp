@@ -58,9 +58,13 @@ struct StreamNames {
 
 // A stream's memory as the overlap checks see it.
 struct Region {
+  // Constructors declared in the baseline region (see version.hpp).
+  Region() = default;
+  Region(const ByteHeads& heads_, bool written_, const char* name_)
+      : heads(heads_), written(written_), name(name_) {}
   ByteHeads heads;
-  bool written;
-  const char* name;
+  bool written = false;
+  const char* name = nullptr;
 };
 
 template <class Stream>

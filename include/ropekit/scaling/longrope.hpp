@@ -93,6 +93,11 @@ class LongRope {
     Selection selection = Selection::per_call;
   };
 
+  // Copies and moves declared in the baseline region (see version.hpp).
+  LongRope(const LongRope&) = default;
+  LongRope(LongRope&&) = default;
+  LongRope& operator=(const LongRope&) = default;
+  LongRope& operator=(LongRope&&) = default;
   explicit LongRope(Params params) : params_(std::move(params)) {
     const Params& p = params_;
     check_factor_list("short_factor", p.short_factor);
