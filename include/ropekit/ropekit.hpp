@@ -12,6 +12,7 @@
 #include "frequencies.hpp"
 #include "isa.hpp"
 #include "layout.hpp"
+#include "model_rope.hpp"
 #include "parallel.hpp"
 #include "positions.hpp"
 #include "rope.hpp"
