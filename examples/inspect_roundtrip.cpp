@@ -44,10 +44,10 @@ int main(int argc, char** argv) {
 
     check(out.at("rope_type") == config.rope_type, "rope_type");
     check(out.at("policy") == config.rope.policy_name(), "policy");
-    check(out.at("head_dim") == config.head_dim, "head_dim");
-    check(out.at("rotary_dim") == config.rotary_dim, "rotary_dim");
-    check(out.at("layout") == ropekit::layout_name(config.layout), "layout");
-    check(same_bits(out.at("base").get<double>(), config.base), "base");
+    check(out.at("head_dim") == config.head_dim(), "head_dim");
+    check(out.at("rotary_dim") == config.rotary_dim(), "rotary_dim");
+    check(out.at("layout") == ropekit::layout_name(config.layout()), "layout");
+    check(same_bits(out.at("base").get<double>(), config.base()), "base");
     check(same_bits(out.at("attention_factor").get<double>(), table.attention_factor()),
           "attention_factor");
     const auto& inv_freq = out.at("inv_freq");
@@ -57,12 +57,12 @@ int main(int argc, char** argv) {
             "inv_freq[" + std::to_string(j) + "]");
 
     ropekit::RopePretraining model;
-    model.rotary_dim = config.rotary_dim;
+    model.rotary_dim = config.rotary_dim();
     model.train_length = static_cast<double>(config.train_length());
-    model.base = config.base;
+    model.base = config.base();
     check(out.at("critical_dimension") == ropekit::critical_dimension(model), "critical_dimension");
     check(same_bits(out.at("extrapolation_bound").get<double>(),
-                    ropekit::extrapolation_limit(model, config.base)),
+                    ropekit::extrapolation_limit(model, config.base())),
           "extrapolation_bound");
   } catch (const std::exception& e) {
     std::printf("error: %s\n", e.what());

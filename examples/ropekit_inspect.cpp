@@ -172,10 +172,10 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
   out["parameters"] = ordered_json::parse(
       c.scaling_parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   out["policy_details"] = policy_details(c, options.seq_len);
-  out["base"] = c.base;
-  out["layout"] = layout_name(c.layout);
-  out["head_dim"] = c.head_dim;
-  out["rotary_dim"] = c.rotary_dim;
+  out["base"] = c.base();
+  out["layout"] = layout_name(c.layout());
+  out["head_dim"] = c.head_dim();
+  out["rotary_dim"] = c.rotary_dim();
   out["partial_rotary_factor"] = c.partial_rotary_factor;
   out["max_position_embeddings"] =
       c.max_position_embeddings ? ordered_json(*c.max_position_embeddings) : ordered_json();
@@ -196,16 +196,16 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
 
   // Liu et al. 2023 for the model's base and pretraining length.
   RopePretraining model;
-  model.rotary_dim = c.rotary_dim;
+  model.rotary_dim = c.rotary_dim();
   model.train_length = static_cast<double>(c.train_length());
-  model.base = c.base;
+  model.base = c.base();
   ordered_json law = ordered_json::object();
   try {
     out["critical_dimension"] = critical_dimension(model);
-    out["extrapolation_bound"] = number_or_null(extrapolation_limit(model, c.base));
-    law["extrapolation_bound_infinite"] = std::isinf(extrapolation_limit(model, c.base));
+    out["extrapolation_bound"] = number_or_null(extrapolation_limit(model, c.base()));
+    law["extrapolation_bound_infinite"] = std::isinf(extrapolation_limit(model, c.base()));
     law["train_length"] = model.train_length;
-    law["regime"] = base_regime_name(classify_base(c.base, model.train_length));
+    law["regime"] = base_regime_name(classify_base(c.base(), model.train_length));
   } catch (const std::invalid_argument& e) {
     out["critical_dimension"] = nullptr;
     out["extrapolation_bound"] = nullptr;
@@ -228,7 +228,7 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
       t["liu_unavailable"] = e.what();
     }
     if (*options.target_len <= kMenScanLimit) {
-      const auto men = min_base_for_context(*options.target_len, c.rotary_dim);
+      const auto men = min_base_for_context(*options.target_len, c.rotary_dim());
       t["men_min_base"] = men ? ordered_json(*men) : ordered_json();
       t["current_frequencies_meet_men_bound"] =
           decay_bound_holds(table.inv_freq(), *options.target_len);
