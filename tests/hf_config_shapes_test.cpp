@@ -188,6 +188,28 @@ TEST(HfConfig, DynamicAndHunyuanAlpha) {
   expect_inv_freq(c.rope.inv_freq(), default_inv_freq(base, 128), "alpha");
 }
 
+// ChatGLM's own config (THUDM/glm-4-9b-chat before the transformers port):
+// kv_channels, rope_ratio and seq_length; the first half of each head
+// rotates, adjacent pairs, base 10000 * rope_ratio.
+TEST(HfConfig, ChatGlmOwnKeys) {
+  json j = {{"model_type", "chatglm"}, {"hidden_size", 4096},    {"num_attention_heads", 32},
+            {"kv_channels", 128},      {"num_layers", 40},       {"rope_ratio", 500},
+            {"seq_length", 131072},    {"original_rope", true}};
+  const HfRopeConfig c = from(j);
+  EXPECT_EQ(c.layout(), Layout::interleaved);
+  EXPECT_EQ(c.rope.dims(), RotaryDims(128, 64));
+  EXPECT_EQ(c.base(), 5e6);
+  EXPECT_EQ(c.max_position_embeddings, 131072);
+  // The same rotation as the transformers port of the same model.
+  const HfRopeConfig port = load_hf_config(data("glm-4-9b-chat-hf.json"));
+  EXPECT_EQ(c.rope.inv_freq(), port.rope.inv_freq());
+  EXPECT_EQ(c.rope.dims(), port.rope.dims());
+  EXPECT_EQ(c.layout(), port.layout());
+  EXPECT_EQ(hf_model_rope_from_json(j, "config.json").rope.num_layers(), 40);
+  j["rope_ratio"] = 0;
+  expect_json_error(j, "rope_ratio", "must be positive");
+}
+
 TEST(HfConfig, AgreeingDuplicatesAndIgnoredKeys) {
   // Re-saved GPT-NeoX configs carry both rotary_pct and partial_rotary_factor.
   json j = read_json(data("gpt-neox-20b.json"));

@@ -141,6 +141,8 @@ TEST(HfModelRopeErrors, LayerTypes) {
   json j = small("llama", 4);
   j["layer_types"] = {"full_attention", "full_attention", "full_attention"};
   expect_model_error(j, "layer_types", "has 3 entries; must have one per layer (4 layers)");
+  j["layer_types"] = std::vector<std::string>(5, "full_attention");
+  expect_model_error(j, "layer_types", "has 5 entries; must have one per layer (4 layers)");
   j["layer_types"] = {"full_attention", "global", "full_attention", "full_attention"};
   expect_model_error(j, "layer_types[1]", "unknown layer type");
   j["layer_types"] = {"full_attention", 2, "full_attention", "full_attention"};

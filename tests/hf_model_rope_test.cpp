@@ -191,16 +191,19 @@ TEST(HfModelRope, SmolLM3NoRopeLayers) {
   expect_layers("smollm3-3b.json", expected);
 }
 
-TEST(HfModelRope, Qwen3EveryLayer) {
-  const json raw = read_json(data("qwen3-8b.json"));
+// Default RoPE of rope_theta in every layer, over int(head_dim *
+// partial_rotary_factor) channels (all when the file gives no factor).
+void expect_default_rope_every_layer(const std::string& file, Layout layout) {
+  const json raw = read_json(data(file));
   const auto head = raw.at("head_dim").get<std::int64_t>();
-  expect_layers(
-      "qwen3-8b.json",
-      std::vector<LayerRope>(
-          raw.at("num_hidden_layers").get<std::size_t>(),
-          rotation(head, head, neox,
-                   default_inv_freq(raw.at("rope_theta").get<long double>(), head), "default")));
+  const auto rotary = static_cast<std::int64_t>(static_cast<double>(head) *
+                                                raw.value("partial_rotary_factor", 1.0));
+  const auto w = default_inv_freq(raw.at("rope_theta").get<long double>(), rotary);
+  expect_layers(file, std::vector<LayerRope>(raw.at("num_hidden_layers").get<std::size_t>(),
+                                             rotation(head, rotary, layout, w, "default")));
 }
+
+TEST(HfModelRope, Qwen3EveryLayer) { expect_default_rope_every_layer("qwen3-8b.json", neox); }
 
 // Qwen3-Next: every full_attention_interval-th layer attends (partial
 // rotary, half-split); the others are linear attention without RoPE.
@@ -223,20 +226,10 @@ TEST(HfModelRope, Qwen3NextHybrid) {
 // GLM-4 (model_type glm): adjacent pairs over the first half of the head;
 // GLM-4.5 (glm4_moe): halves (rotate_half) over the first half of the head.
 TEST(HfModelRope, Glm4InterleavedAndGlm45HalfSplitOverHalfTheHead) {
-  for (const auto& [file, layout] :
-       {std::pair{"glm-4-9b-chat-hf.json", gptj}, std::pair{"glm-4.5.json", neox}}) {
-    const json raw = read_json(data(file));
-    const auto head = raw.at("head_dim").get<std::int64_t>();
-    const auto rotary = static_cast<std::int64_t>(static_cast<double>(head) *
-                                                  raw.at("partial_rotary_factor").get<double>());
-    EXPECT_EQ(rotary, head / 2) << file;
-    expect_layers(file,
-                  std::vector<LayerRope>(
-                      raw.at("num_hidden_layers").get<std::size_t>(),
-                      rotation(head, rotary, layout,
-                               default_inv_freq(raw.at("rope_theta").get<long double>(), rotary),
-                               "default")));
-  }
+  for (const char* file : {"glm-4-9b-chat-hf.json", "glm-4.5.json"})
+    EXPECT_EQ(read_json(data(file)).at("partial_rotary_factor"), 0.5) << file;
+  expect_default_rope_every_layer("glm-4-9b-chat-hf.json", gptj);
+  expect_default_rope_every_layer("glm-4.5.json", neox);
 }
 
 // Hunyuan: "dynamic" with alpha is static, base * alpha^(d/(d-2)).
@@ -258,14 +251,7 @@ TEST(HfModelRope, HunyuanDynamicAlpha) {
 
 // ERNIE 4.5: adjacent pairs over the whole head ("glm rope style").
 TEST(HfModelRope, Ernie45Interleaved) {
-  const json raw = read_json(data("ernie-4.5-0.3b-pt.json"));
-  const auto head = raw.at("head_dim").get<std::int64_t>();
-  expect_layers(
-      "ernie-4.5-0.3b-pt.json",
-      std::vector<LayerRope>(
-          raw.at("num_hidden_layers").get<std::size_t>(),
-          rotation(head, head, gptj,
-                   default_inv_freq(raw.at("rope_theta").get<long double>(), head), "default")));
+  expect_default_rope_every_layer("ernie-4.5-0.3b-pt.json", gptj);
 }
 
 // Every earlier config is one rotation on every layer, the one

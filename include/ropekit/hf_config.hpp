@@ -51,12 +51,13 @@
 // finite value; a present-but-null value is an error, never a default
 // (factor: null is not "no factor"). The exceptions are the top-level keys
 // transformers itself writes as null for "unset": rope_scaling,
-// rope_parameters, head_dim, rotary_dim, layer_types, no_rope_layers. Zero
-// beta_fast/beta_slow (which transformers silently maps to 32/1) is an error
-// too. Keys ropekit cannot honour (LongRoPE short_mscale/long_mscale, vLLM's
-// mixed_b) are errors; other unknown block keys are ignored and listed in
-// `notes`. Errors throw HfConfigError (a std::invalid_argument) whose
-// message names the file and the field:
+// rope_parameters, head_dim, rotary_dim, layer_types, no_rope_layers,
+// global_head_dim, sliding_window. Zero beta_fast/beta_slow (which
+// transformers silently maps to 32/1) is an error too. Keys ropekit cannot
+// honour (LongRoPE short_mscale/long_mscale, vLLM's mixed_b) are errors;
+// other unknown block keys are ignored and listed in `notes`. Errors throw
+// HfConfigError (a std::invalid_argument) whose message names the file and
+// the field:
 //   ropekit: config.json: rope_scaling.factor = "4": must be a number
 #ifndef ROPEKIT_HF_CONFIG_HPP
 #define ROPEKIT_HF_CONFIG_HPP

@@ -267,7 +267,7 @@ inline std::vector<HfRopeSpec> hf_rope_specs(const HfReader& r, HfModelRead& out
     }
     for (std::size_t k = 0; k < specs.size(); ++k)
       if (specs[k].layer_type == spec.layer_type && specs[k].key == spec.key &&
-          specs[k].head_dim_key == spec.head_dim_key)
+          (specs[k].head_dim_key != nullptr) == (spec.head_dim_key != nullptr))
         return k;
     specs.push_back(spec);
     return specs.size() - 1;

@@ -88,6 +88,29 @@ struct HfModel {
   }
 };
 
+// ChatGLM's own config (model_type chatglm, THUDM's modeling_chatglm.py,
+// as GLM-4-9B and ChatGLM2/3 were published) names RoPE differently: its
+// RotaryEmbedding(rotary_dim // 2) rotates the first half of each
+// kv_channels-wide head, adjacent pairs, with base 10000 * rope_ratio; the
+// context is seq_length. Written here as the keys the reader reads, with a
+// note for each; a key the file gives itself is kept.
+inline void hf_chatglm_keys(const HfReader& r, HfModel& m, hf_json& filled) {
+  auto set = [&](const char* key, hf_json value, const std::string& why) {
+    if (m.find(key) != nullptr) return;
+    filled[key] = std::move(value);
+    m.notes.push_back(m.top(key) + " = " + HfReader::describe(filled[key]) + ": " + why);
+  };
+  if (const hf_json* kv = m.find("kv_channels"))
+    set("head_dim", r.positive_integer(*kv, m.top("kv_channels")), "ChatGLM's kv_channels");
+  set("partial_rotary_factor", 0.5, "ChatGLM rotates the first half of each head");
+  double ratio = 1.0;
+  if (const hf_json* v = m.find("rope_ratio")) ratio = r.positive_number(*v, m.top("rope_ratio"));
+  set("rope_theta", 10000.0 * ratio, "ChatGLM's 10000 * rope_ratio");
+  if (const hf_json* v = m.find("seq_length"))
+    set("max_position_embeddings", r.positive_integer(*v, m.top("seq_length")),
+        "ChatGLM's seq_length");
+}
+
 // The model object (nested text_config for multimodal wrappers), its
 // model types, and the class defaults of its config class.
 inline HfModel hf_locate_model(const HfReader& r, const hf_json& config) {
@@ -135,6 +158,10 @@ inline HfModel hf_locate_model(const HfReader& r, const hf_json& config) {
     m.defaulted.push_back(d.key);
     m.notes.push_back(m.top(d.key) + " absent: the transformers " + d.config_class + " default " +
                       hf_format(d.value));
+  }
+  if (m.text_model_type == "chatglm") {
+    if (!filled) filled = std::make_shared<hf_json>(*m.object);
+    hf_chatglm_keys(r, m, *filled);
   }
   if (filled) {
     m.owned = filled;

@@ -31,13 +31,14 @@ namespace detail {
 // CodeGen (rotate_every_two), DeepSeek-V2/V3 (MLA: complex multiply /
 // apply_rotary_pos_emb_interleave; vLLM runs them GPT-J style too), Cohere
 // and Cohere2, GLM and GLM-4 (rotate_half on x[0::2], x[1::2] over the
-// rotary slice), ERNIE 4.5 ("glm rope style", repeat_interleave'd cos/sin),
+// rotary slice; ChatGLM's own code reshapes the slice into (.., 2) pairs),
+// ERNIE 4.5 ("glm rope style", repeat_interleave'd cos/sin),
 // Llama 4 (complex multiply on adjacent pairs). GLM-4.5 (glm4_moe) uses
 // rotate_half and is half-split.
 inline bool hf_interleaved_family(const std::string& model_type) {
-  static const char* const families[] = {"gptj",     "codegen",      "deepseek_v2", "deepseek_v3",
-                                         "cohere",   "cohere2",      "glm",         "glm4",
-                                         "ernie4_5", "ernie4_5_moe", "llama4",      "llama4_text"};
+  static const char* const families[] = {
+      "gptj", "codegen", "deepseek_v2", "deepseek_v3",  "cohere", "cohere2",    "glm",
+      "glm4", "chatglm", "ernie4_5",    "ernie4_5_moe", "llama4", "llama4_text"};
   for (const char* family : families)
     if (model_type == family) return true;
   return false;
