@@ -25,6 +25,20 @@ function(fail message)
   message(FATAL_ERROR "ropekit-inspect ${ARGS}: ${message}\n--- stdout:\n${out}\n--- stderr:\n${err}")
 endfunction()
 
+# Fails unless every key=TYPE that follows names a member of the JSON text
+# `json` of that JSON type; `what` prefixes the key in the message.
+function(expect_types json what)
+  foreach(pair IN LISTS ARGN)
+    string(REPLACE "=" ";" pair "${pair}")
+    list(GET pair 0 key)
+    list(GET pair 1 want)
+    string(JSON got ERROR_VARIABLE json_error TYPE "${json}" ${key})
+    if(json_error OR NOT got STREQUAL want)
+      fail("${what}${key} is '${got}', expected ${want} ${json_error}")
+    endif()
+  endforeach()
+endfunction()
+
 if(MODE STREQUAL "error")
   if(NOT rc EQUAL 2)
     fail("exit status ${rc}, expected 2")
@@ -89,16 +103,9 @@ if(MODE STREQUAL "layers")
       math(EXPR no_rope "${no_rope} + 1")
       continue()
     endif()
-    foreach(pair rope_type=STRING head_dim=NUMBER rotary_dim=NUMBER layout=STRING
-                 inv_freq=ARRAY attention_factor=NUMBER base=NUMBER layer_type=STRING)
-      string(REPLACE "=" ";" pair "${pair}")
-      list(GET pair 0 key)
-      list(GET pair 1 want)
-      string(JSON got ERROR_VARIABLE json_error TYPE "${layer}" ${key})
-      if(json_error OR NOT got STREQUAL want)
-        fail("layers[${i}].${key} is '${got}', expected ${want} ${json_error}")
-      endif()
-    endforeach()
+    expect_types("${layer}" "layers[${i}]." rope_type=STRING head_dim=NUMBER rotary_dim=NUMBER
+                 layout=STRING inv_freq=ARRAY attention_factor=NUMBER base=NUMBER
+                 layer_type=STRING)
     string(JSON rotary_dim GET "${layer}" rotary_dim)
     string(JSON pairs LENGTH "${layer}" inv_freq)
     math(EXPR want_pairs "${rotary_dim} / 2")
@@ -135,17 +142,9 @@ if(json_error OR NOT root_type STREQUAL "OBJECT")
   fail("stdout is not a JSON object: ${json_error}")
 endif()
 # Documented keys and their JSON types.
-foreach(pair rope_type=STRING head_dim=NUMBER rotary_dim=NUMBER layout=STRING
+expect_types("${out}" "key " rope_type=STRING head_dim=NUMBER rotary_dim=NUMBER layout=STRING
              inv_freq=ARRAY attention_factor=NUMBER critical_dimension=NUMBER
              extrapolation_bound=NUMBER policy=STRING base=NUMBER wavelength=ARRAY)
-  string(REPLACE "=" ";" pair "${pair}")
-  list(GET pair 0 key)
-  list(GET pair 1 want)
-  string(JSON type ERROR_VARIABLE json_error TYPE "${out}" ${key})
-  if(json_error OR NOT type STREQUAL want)
-    fail("key '${key}' is '${type}', expected ${want} ${json_error}")
-  endif()
-endforeach()
 
 string(JSON rope_type GET "${out}" rope_type)
 string(JSON layout GET "${out}" layout)

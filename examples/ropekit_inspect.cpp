@@ -374,8 +374,9 @@ void print_layers_text(const ordered_json& d) {
   std::printf("%-18s %s\n", "model_type", type.empty() ? "(none)" : type.c_str());
   std::size_t without = 0;
   for (const auto& layer : d["layers"]) without += layer.is_null() ? 1 : 0;
-  std::printf("%-18s %s (%zu distinct ropes; %zu without RoPE)\n", "layers",
-              num(d["num_layers"]).c_str(), d["ropes"].size(), without);
+  std::printf("%-18s %s (%zu distinct rope%s; %zu without RoPE)\n", "layers",
+              num(d["num_layers"]).c_str(), d["ropes"].size(), d["ropes"].size() == 1 ? "" : "s",
+              without);
   for (const auto& note : d["notes"]) std::printf("note: %s\n", note.get<std::string>().c_str());
   for (std::size_t k = 0; k < d["ropes"].size(); ++k) {
     const auto& r = d["ropes"][k];
