@@ -154,6 +154,8 @@ TEST(HfModelRopeErrors, LayerTypes) {
   expect_model_error(j, "num_hidden_layers", "missing");
   j["num_hidden_layers"] = 0;
   expect_model_error(j, "num_hidden_layers", "must be positive");
+  j["num_hidden_layers"] = std::int64_t{1} << 40;  // not a table of 2^40 layers
+  expect_model_error(j, "num_hidden_layers", "must be at most 65536");
   j = small("gemma3_text", 4);
   j["sliding_window_pattern"] = 0;
   expect_model_error(j, "sliding_window_pattern", "must be positive");

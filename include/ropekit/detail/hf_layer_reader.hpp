@@ -80,8 +80,17 @@ inline bool hf_keyed(const HfReader& r, const HfBlock& b) {
 // The number of layers: num_hidden_layers (n_layer for GPT-2 style names,
 // num_layers for ChatGLM), else the length of layer_types.
 inline std::int64_t hf_layer_count(const HfReader& r, const HfModel& m) {
-  for (const char* key : {"num_hidden_layers", "n_layer", "num_layers"})
-    if (const hf_json* v = m.find_non_null(key)) return r.positive_integer(*v, m.top(key));
+  // Far above any model (the deepest have about a hundred layers), and low
+  // enough that the per-layer tables cost nothing.
+  constexpr std::int64_t kMaxLayers = 65536;
+  for (const char* key : {"num_hidden_layers", "n_layer", "num_layers"}) {
+    if (const hf_json* v = m.find_non_null(key)) {
+      const std::int64_t n = r.positive_integer(*v, m.top(key));
+      if (n > kMaxLayers)
+        r.fail(m.top(key), v, "must be at most " + std::to_string(kMaxLayers));
+      return n;
+    }
+  }
   if (const hf_json* types = m.find_non_null("layer_types"))
     if (types->is_array() && !types->empty()) return static_cast<std::int64_t>(types->size());
   r.missing(m.top("num_hidden_layers"), "needed for the per-layer RoPE");
