@@ -21,6 +21,8 @@
 
 #include <ropekit/ropekit.hpp>
 
+#include "simd_bounds.hpp"
+
 namespace ropekit_test {
 
 using ropekit::Layout;
@@ -63,42 +65,6 @@ void expect_rejected(F&& f, std::initializer_list<const char*> needles) {
   } catch (...) {
     ADD_FAILURE() << "wrong exception type";
   }
-}
-
-/// Forces `isa` for the scope, then restores whatever was forced before.
-class ScopedIsa {
- public:
-  explicit ScopedIsa(ropekit::Isa isa) : had_(ropekit::forced_isa(&previous_)) {
-    ropekit::force_isa(isa);
-  }
-  ~ScopedIsa() {
-    if (had_) ropekit::force_isa(previous_);
-    else ropekit::clear_forced_isa();
-  }
-  ScopedIsa(const ScopedIsa&) = delete;
-  ScopedIsa& operator=(const ScopedIsa&) = delete;
-
- private:
-  ropekit::Isa previous_ = ropekit::Isa::scalar;
-  bool had_;
-};
-
-/// Unit roundoff of the storage type (half an ulp at 1).
-template <class T>
-constexpr double unit_roundoff() {
-  if constexpr (std::is_same_v<T, double>) return 0x1p-53;
-  else if constexpr (std::is_same_v<T, float>) return 0x1p-24;
-  else if constexpr (std::is_same_v<T, Eigen::half>) return 0x1p-11;
-  else return 0x1p-8;
-}
-
-/// Spacing of T's subnormals, its smallest positive value (half 2^-24,
-/// bfloat16 2^-133, float 2^-149). Below T's smallest normal, rounding to T
-/// has this fixed absolute granularity instead of a relative one.
-template <class T>
-double subnormal_spacing() {
-  return static_cast<double>(
-      static_cast<ropekit::widened_t<T>>(std::numeric_limits<T>::denorm_min()));
 }
 
 /// Absolute cos/sin error that limits double storage: ropekit's reduced

@@ -81,8 +81,8 @@ struct CacheSource {
       fail("position", largest,
            "must be below the cache's positions = " + std::to_string(cache.positions()));
   }
-  template <class Job>
-  int bind(std::int64_t /*largest*/, Job& job) const noexcept {
+  template <class Tag, class Job>
+  int bind(std::int64_t /*largest*/, Job& job, Isa /*isa*/) const noexcept {
     job.rows = CosSinRows{cache.cos_row(0), cache.sin_row(0), cache.row_stride()};
     return 0;
   }

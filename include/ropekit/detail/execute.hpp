@@ -131,8 +131,8 @@ struct TableSource {
   std::int64_t pairs() const noexcept { return table.pairs(); }
   int axes() const noexcept { return table.axes(); }
   void check(std::int64_t /*largest*/) const noexcept {}
-  template <class Job>
-  const FrequencyTable& bind(std::int64_t /*largest*/, Job& job) const noexcept {
+  template <class Tag, class Job>
+  const FrequencyTable& bind(std::int64_t /*largest*/, Job& job, Isa /*isa*/) const noexcept {
     job.table = TableAccess::angles(table);
     job.scale = rotation_scale(table.attention_factor(), direction);
     return table;
@@ -194,7 +194,7 @@ void execute_streams(const Source& source, const RotaryDims& dims, const Positio
   Job<Streams...> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0},
                       Geometry{dims.head_dim(), 0, dims.pairs(), dims.pairs()}, positions,
                       streams};
-  const auto& angles = source.bind(largest, job);  // keeps a bound table alive
+  const auto& angles = source.template bind<Tag>(largest, job, isa);  // keeps a built table alive
   (void)angles;
   run_job<L, Tag>(isa, job, threads);
 }

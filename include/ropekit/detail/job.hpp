@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "../frequencies.hpp"
+#include "../isa.hpp"
 #include "../positions.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
@@ -137,6 +138,11 @@ void head_part(Stream& st, std::int64_t part, std::int64_t parts) {
   if constexpr (!Stream::in_place) st.dst = st.dst.head_range(begin, count);
 }
 
+// A double-double: hi + lo, |lo| <= ulp(hi) / 2.
+struct dd {
+  double hi, lo;
+};
+
 // One validated call.
 template <class... Streams>
 struct Job {
@@ -147,6 +153,14 @@ struct Job {
   Positions positions;
   std::tuple<Streams...> streams;
 };
+
+// Whether a job runs on a SIMD kernel on path `isa` (double storage always
+// takes the scalar reference).
+template <class... Streams>
+bool job_kernel_is_simd(const Job<Streams...>& /*job*/, Isa isa) noexcept {
+  using First = std::tuple_element_t<0, std::tuple<Streams...>>;
+  return isa != Isa::scalar && !std::is_same_v<typename First::source_value, double>;
+}
 
 // The kernels' view of a FrequencyTable (whose arrays are not public API).
 struct TableAccess {

@@ -188,6 +188,22 @@ struct kernel {
     }
   }
 
+  // Quarter turns of ω_j · x^(-j/k) from those of ω_j (see the SIMD
+  // kernels' version), here straight from the definition in long double.
+  // Rope only builds decode-step tables on SIMD paths; this keeps every path
+  // able to.
+  static void geometric_quarters(const double* q0_head, const double* q0_tail,
+                                 std::int64_t pairs, dd x, std::int64_t k, double* head,
+                                 double* tail) {
+    const long double xl = static_cast<long double>(x.hi) + static_cast<long double>(x.lo);
+    for (std::int64_t j = 0; j < pairs; ++j) {
+      const long double q = (static_cast<long double>(q0_head[j]) + q0_tail[j]) *
+                            std::pow(xl, -static_cast<long double>(j) / static_cast<long double>(k));
+      head[j] = static_cast<double>(q);
+      tail[j] = static_cast<double>(q - static_cast<long double>(head[j]));
+    }
+  }
+
   // cos/sin rows for positions [first, first + count), as run() forms them.
   static void fill_rows(const AngleTable& table, std::int64_t pairs, std::int64_t first,
                         std::int64_t count, std::int64_t row_stride, float* cos_rows,
