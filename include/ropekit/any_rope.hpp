@@ -118,7 +118,8 @@ class AnyRope {
   // --- description -------------------------------------------------------
 
   /// The policy's name: "default", "fixed_base", "linear", "ntk_aware",
-  /// "dynamic", "yarn", "llama3", "longrope" or "mrope".
+  /// "dynamic", "yarn", "llama3", "longrope", "mrope", "proportional" or
+  /// "vision_2d".
   const char* policy_name() const {
     return std::visit(
         [](const auto& rope) -> const char* {

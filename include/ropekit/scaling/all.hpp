@@ -17,6 +17,8 @@
 #include "longrope.hpp"
 #include "mrope.hpp"
 #include "ntk_aware.hpp"
+#include "proportional.hpp"
+#include "vision_2d.hpp"
 #include "yarn.hpp"
 
 ROPEKIT_BEGIN_NAMESPACE
@@ -35,7 +37,9 @@ using AnyPolicy = std::variant<
     scaling::Llama3,
     scaling::LongRope,
     scaling::Mrope<scaling::Default>,
-    scaling::Mrope<scaling::Yarn>>;
+    scaling::Mrope<scaling::Yarn>,
+    scaling::Proportional,
+    scaling::Vision2d>;
 // clang-format on
 
 ROPEKIT_END_NAMESPACE
