@@ -154,6 +154,10 @@ ordered_json policy_details(const AnyRope& rope, const std::optional<std::int64_
     d["original_max_position_embeddings"] = l3->original_max_position_embeddings();
     d["unchanged_below_wavelength"] = static_cast<double>(l3->high_freq_wavelen());
     d["divided_above_wavelength"] = static_cast<double>(l3->low_freq_wavelen());
+  } else if (const auto* p = rope.policy_if<scaling::Proportional>()) {
+    d["factor"] = p->factor();
+    d["partial_rotary_factor"] = p->partial_rotary_factor();
+    d["rotated_pairs"] = p->rotated_pairs(dims);
   } else if (const auto* lr = rope.policy_if<scaling::LongRope>()) {
     d["factor"] = lr->factor();
     d["original_max_position_embeddings"] = lr->original_max_position_embeddings();
@@ -393,7 +397,7 @@ void print_layers_text(const ordered_json& d) {
     for (const auto& note : r["notes"])
       std::printf("  note: %s\n", note.get<std::string>().c_str());
   }
-  std::printf("%5s  %-18s %8s %10s  %-11s  %-9s %-24s %s\n", "layer", "type", "head_dim",
+  std::printf("%5s  %-18s %8s %10s  %-11s  %-12s %-24s %s\n", "layer", "type", "head_dim",
               "rotary_dim", "layout", "rope_type", "base", "factor");
   const auto& types = d["layer_types"];
   for (std::size_t i = 0; i < d["layers"].size(); ++i) {
@@ -403,7 +407,7 @@ void print_layers_text(const ordered_json& d) {
       std::printf("%5zu  %-18s no RoPE\n", i, t.c_str());
       continue;
     }
-    std::printf("%5zu  %-18s %8s %10s  %-11s  %-9s %-24s %s\n", i, t.c_str(),
+    std::printf("%5zu  %-18s %8s %10s  %-11s  %-12s %-24s %s\n", i, t.c_str(),
                 num(l["head_dim"]).c_str(), num(l["rotary_dim"]).c_str(),
                 l["layout"].get<std::string>().c_str(), l["rope_type"].get<std::string>().c_str(),
                 num(l["base"]).c_str(), l["factor"].is_null() ? "-" : num(l["factor"]).c_str());

@@ -5,6 +5,7 @@
 // layer data, each an HfConfigError naming the field.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -187,6 +188,55 @@ TEST(HfModelRopeErrors, KeyedBlocks) {
   // Gemma 4's global_head_dim names itself when bad.
   j["global_head_dim"] = -512;
   expect_model_error(j, "global_head_dim", "must be positive");
+}
+
+// transformers' "proportional" in a flat block: the whole head rotates,
+// pairs past int(partial_rotary_factor * head_dim // 2) with frequency 0.
+TEST(HfModelRopeShapes, ProportionalFlatBlock) {
+  json j = small("llama", 2);  // head_dim 64
+  j["rope_theta"] = 1e6;
+  j["rope_parameters"] = {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.3}};
+  const HfRopeConfig c = hf_config_from_json(j, "config.json");
+  EXPECT_EQ(c.rope.dims(), RotaryDims(64));
+  EXPECT_EQ(c.rope.layout(), Layout::half_split);
+  const std::vector<double> w = c.rope.inv_freq();
+  ASSERT_EQ(w.size(), 32u);
+  // int(0.3 * 64 // 2) = 9 rotated pairs, exponent over all 64 channels.
+  for (std::size_t i = 0; i < w.size(); ++i)
+    EXPECT_EQ(w[i] != 0.0, i < 9) << i;
+  EXPECT_NEAR(w[8], std::pow(1e6, -16.0 / 64.0), 1e-15);
+  // Without partial_rotary_factor every pair rotates: default frequencies.
+  j["rope_parameters"].erase("partial_rotary_factor");
+  j["rope_parameters"]["factor"] = 4.0;
+  const HfRopeConfig all = hf_config_from_json(j, "config.json");
+  for (std::size_t i = 0; i < 32; ++i)
+    EXPECT_NEAR(all.rope.inv_freq()[i], std::pow(1e6, -2.0 * static_cast<double>(i) / 64) / 4,
+                1e-15 * all.rope.inv_freq()[i])
+        << i;
+}
+
+TEST(HfModelRopeErrors, Proportional) {
+  json j = small("gemma4_text", 2);
+  j["layer_types"] = {"sliding_attention", "full_attention"};
+  j["rope_parameters"] = {
+      {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}},
+      {"full_attention",
+       {{"rope_type", "proportional"}, {"rope_theta", 1e6}, {"partial_rotary_factor", 0.25}}}};
+  ASSERT_EQ(model(j).rope.layer(1)->dims(), RotaryDims(512));  // Gemma4TextConfig's default
+  json& full = j["rope_parameters"]["full_attention"];
+  for (const double bad : {0.0, -0.25, 1.5}) {
+    full["partial_rotary_factor"] = bad;
+    expect_model_error(j, "rope_parameters.full_attention.partial_rotary_factor", "(0, 1]");
+  }
+  full["partial_rotary_factor"] = 0.25;
+  full["factor"] = -2.0;
+  expect_model_error(j, "rope_parameters.full_attention.factor", "-2");
+  // Accepted as a number, rejected by the policy: frequencies out of range.
+  full["factor"] = 1e-300;
+  expect_model_error(j, "rope_parameters.full_attention.factor", "1e-300");
+  full.erase("factor");
+  full["mrope_section"] = {64, 96, 96};  // sums to the 256 pairs
+  expect_model_error(j, "rope_parameters.full_attention.mrope_section", "not proportional");
 }
 
 TEST(HfModelRopeErrors, NoRopeLayers) {

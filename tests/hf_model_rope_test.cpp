@@ -6,6 +6,7 @@
 // restated from transformers' config classes, not the library's code).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -114,47 +115,57 @@ TEST(HfModelRope, Gemma3LocalAndGlobal) {
 }
 
 // Gemma 4: sliding layers default RoPE over head_dim, full-attention layers
-// transformers' "proportional" RoPE over global_head_dim.
-TEST(HfModelRope, Gemma4SlidingAndFullWidths) {
-  const std::string path = data("gemma-4-31b-it.json");
-  json raw = read_json(path);
-  json& text = raw.at("text_config");
-  const auto n = text.at("num_hidden_layers").get<std::int64_t>();
+// transformers' "proportional" RoPE over global_head_dim: the first
+// int(partial_rotary_factor * global_head_dim // 2) pairs get theta^(-2j /
+// global_head_dim), the rest 0, all divided by factor (default 1); the
+// rotation spans the whole 512-channel head.
+std::vector<long double> proportional_inv_freq(long double theta, std::int64_t d, double partial,
+                                               long double factor) {
+  const auto rotated = static_cast<std::size_t>(std::floor(partial * static_cast<double>(d) / 2));
+  std::vector<long double> w(static_cast<std::size_t>(d / 2), 0.0L);
+  for (std::size_t j = 0; j < rotated; ++j)
+    w[j] = std::pow(theta, -2.0L * static_cast<long double>(j) / static_cast<long double>(d)) /
+           factor;
+  return w;
+}
+
+TEST(HfModelRope, Gemma4SlidingDefaultFullProportional) {
+  const std::string file = "gemma-4-31b-it.json";
+  const json text = read_json(data(file)).at("text_config");
   const auto head = text.at("head_dim").get<std::int64_t>();
   const auto global = text.at("global_head_dim").get<std::int64_t>();
-  json& full = text.at("rope_parameters").at("full_attention");
-  const auto& sliding = text.at("rope_parameters").at("sliding_attention");
+  const json& full = text.at("rope_parameters").at("full_attention");
+  const json& sliding = text.at("rope_parameters").at("sliding_attention");
   ASSERT_EQ(full.at("rope_type"), "proportional");
-  // ropekit has no proportional policy yet: the loader says so, naming
-  // the block.
-  expect_error([&] { load_hf_model_rope(path); }, path,
-               "text_config.rope_parameters.full_attention.rope_type", "\"proportional\"");
-  // The layer map and the widths, with the full-attention block read as
-  // default RoPE over the first partial_rotary_factor of the head instead.
-  full["rope_type"] = "default";
-  const auto prf = full.at("partial_rotary_factor").get<double>();
-  const auto rotary = static_cast<std::int64_t>(static_cast<double>(global) * prf);
-  const HfModelRope m = hf_model_rope_from_json(raw, "gemma-4.json");
-  ASSERT_EQ(m.rope.num_layers(), n);
-  ASSERT_EQ(m.rope.ropes().size(), 2u);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::string type = text.at("layer_types")[static_cast<std::size_t>(i)];
-    EXPECT_EQ(m.layer_types[static_cast<std::size_t>(i)], type);
-    const AnyRope& r = *m.rope.layer(i);
-    if (type == "full_attention") {
-      EXPECT_EQ(r.dims(), RotaryDims(global, rotary)) << i;
-      expect_inv_freq(r.inv_freq(),
-                      default_inv_freq(full.at("rope_theta").get<long double>(), rotary),
-                      "full layer " + std::to_string(i));
-    } else {
-      EXPECT_EQ(r.dims(), RotaryDims(head)) << i;
-      expect_inv_freq(r.inv_freq(),
-                      default_inv_freq(sliding.at("rope_theta").get<long double>(), head),
-                      "sliding layer " + std::to_string(i));
-    }
-  }
+  ASSERT_FALSE(full.contains("factor"));  // transformers' default 1
+  const auto w_full = proportional_inv_freq(full.at("rope_theta").get<long double>(), global,
+                                            full.at("partial_rotary_factor").get<double>(), 1.0L);
+  ASSERT_EQ(std::count(w_full.begin(), w_full.end(), 0.0L), 192);  // 64 of 256 pairs rotate
+  const auto w_sliding = default_inv_freq(sliding.at("rope_theta").get<long double>(), head);
+  std::vector<LayerRope> expected;
+  for (const auto& type : text.at("layer_types"))
+    expected.push_back(type == "full_attention"
+                           ? rotation(global, global, neox, w_full, "proportional")
+                           : rotation(head, head, neox, w_sliding, "default"));
+  ASSERT_EQ(expected.size(), text.at("num_hidden_layers").get<std::size_t>());
+  expect_layers(file, expected);
+
+  const HfModelRope m = load_hf_model_rope(data(file));
   EXPECT_EQ(m.descriptions[1].rope_block_key, "text_config.rope_parameters.full_attention");
-  EXPECT_EQ(m.rope.layers_of(1).size(), static_cast<std::size_t>(n / 6));
+  EXPECT_EQ(m.descriptions[1].partial_rotary_factor, 0.25);
+  const auto* p = m.rope.ropes()[1].policy_if<scaling::Proportional>();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->rotated_pairs(m.rope.ropes()[1].dims()), 64);
+  EXPECT_EQ(m.rope.layers_of(1).size(), expected.size() / 6);
+
+  // A factor divides every frequency.
+  json raw = read_json(data(file));
+  raw["text_config"]["rope_parameters"]["full_attention"]["factor"] = 8.0;
+  const HfModelRope scaled = hf_model_rope_from_json(raw, "gemma-4.json");
+  expect_inv_freq(scaled.rope.ropes()[1].inv_freq(),
+                  proportional_inv_freq(full.at("rope_theta").get<long double>(), global,
+                                        full.at("partial_rotary_factor").get<double>(), 8.0L),
+                  "factor 8");
 }
 
 // Llama 4: interleaved pairs, llama3 scaling with low == high (a hard step

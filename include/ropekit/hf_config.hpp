@@ -32,7 +32,9 @@
 //   rotary_dim   rotary_dim (GPT-J, CodeGen), else int(head_dim *
 //                partial_rotary_factor), the factor from
 //                partial_rotary_factor (top level or block) or rotary_pct
-//                (GPT-NeoX); all given must agree.
+//                (GPT-NeoX); all given must agree. rope_type "proportional"
+//                (Gemma 4) rotates the whole head and takes the factor as
+//                its own parameter (scaling::Proportional).
 //   lengths      max_position_embeddings (n_positions);
 //                original_max_position_embeddings at either level.
 //   layers       num_hidden_layers; layer_types, or the family's pattern;

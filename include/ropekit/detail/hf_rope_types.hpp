@@ -160,6 +160,16 @@ inline AnyPolicy hf_build_longrope(HfLoad& s) {
   return scaling::LongRope(p);
 }
 
+// transformers' "proportional" (Gemma 4's full-attention layers,
+// _compute_proportional_rope_parameters in modeling_rope_utils.py): the
+// block's rope_theta, partial_rotary_factor (default 1) and factor (default
+// 1) over the whole head, head_dim being global_head_dim for Gemma 4's full
+// attention (the layer reader picks the width).
+inline AnyPolicy hf_build_proportional(HfLoad& s) {
+  const double factor = s.b.get("factor") != nullptr ? s.block_number("factor", "factor") : 1.0;
+  return scaling::Proportional(s.partial, s.base, factor);
+}
+
 // The table. transformers' names are the rows; legacy and vLLM names are
 // aliases: "su" (Phi-3's first configs), "mrope" (Qwen2-VL before
 // transformers rewrote it to default + mrope_section), "deepseek_yarn"
@@ -175,6 +185,7 @@ inline constexpr HfRopeType hf_rope_types[] = {
      HfRotaryWidth::partial},
     {"longrope", "su", "short_factor long_factor factor attention_factor", hf_build_longrope,
      HfRotaryWidth::partial},
+    {"proportional", "", "factor", hf_build_proportional, HfRotaryWidth::whole_head},
 };
 
 // The row named `name` (or aliased by it), or nullptr.
