@@ -7,6 +7,7 @@
 #define ROPEKIT_SRC_C_API_HPP
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -47,6 +48,17 @@ class Failure : public std::runtime_error {
  private:
   rk_status status_;
 };
+
+// The integer a C caller stored in an enum-typed field or argument. C
+// accepts any int there; in C++ loading a value outside the enumerators'
+// range is undefined, so enums from the caller are read as their bytes.
+template <class Enum>
+int raw(const Enum& value) noexcept {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized on supported ABIs");
+  int out;
+  std::memcpy(&out, &value, sizeof out);
+  return out;
+}
 
 // Throws RK_ERR_INVALID_ARGUMENT "ropekit: <parameter> = <value>: <requirement>".
 [[noreturn]] void invalid(const std::string& parameter, const std::string& value,

@@ -83,7 +83,7 @@ const char* rk_version_string(void) {
 }
 
 const char* rk_status_name(rk_status status) {
-  switch (status) {
+  switch (ropekit_c::raw(status)) {
     case RK_OK: return "RK_OK";
     case RK_NO_ROPE: return "RK_NO_ROPE";
     case RK_ERR_INVALID_ARGUMENT: return "RK_ERR_INVALID_ARGUMENT";

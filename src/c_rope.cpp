@@ -20,12 +20,12 @@ void require_handle(const void* pointer, const char* name, const char* what) {
   if (pointer == nullptr) invalid(name, "NULL", what);
 }
 
-ropekit::Layout layout_of(rk_layout layout, const char* name) {
+ropekit::Layout layout_of(int layout, const char* name) {
   switch (layout) {
     case RK_LAYOUT_HALF_SPLIT: return ropekit::Layout::half_split;
     case RK_LAYOUT_INTERLEAVED: return ropekit::Layout::interleaved;
   }
-  invalid(name, std::to_string(static_cast<int>(layout)),
+  invalid(name, std::to_string(layout),
           "must be RK_LAYOUT_HALF_SPLIT (0) or RK_LAYOUT_INTERLEAVED (1)");
 }
 
@@ -44,19 +44,21 @@ scaling::LongRope::Params longrope_params(const rk_rope_params& p) {
   out.base = p.base;
   if (p.factor != 0.0) out.factor = p.factor;
   if (p.attention_factor != 0.0) out.attention_factor = p.attention_factor;
-  switch (p.longrope_selection) {
+  const int selection = raw(p.longrope_selection);
+  switch (selection) {
     case RK_LONGROPE_PER_CALL: out.selection = scaling::LongRope::Selection::per_call; break;
     case RK_LONGROPE_ALWAYS_SHORT: out.selection = scaling::LongRope::Selection::always_short; break;
     case RK_LONGROPE_ALWAYS_LONG: out.selection = scaling::LongRope::Selection::always_long; break;
     default:
-      invalid("longrope_selection", std::to_string(static_cast<int>(p.longrope_selection)),
+      invalid("longrope_selection", std::to_string(selection),
               "must be RK_LONGROPE_PER_CALL, RK_LONGROPE_ALWAYS_SHORT or RK_LONGROPE_ALWAYS_LONG");
   }
   return out;
 }
 
 AnyPolicy policy_of(const rk_rope_params& p) {
-  switch (p.policy) {
+  const int policy = raw(p.policy);
+  switch (policy) {
     case RK_POLICY_DEFAULT: return scaling::Default(p.base);
     case RK_POLICY_FIXED_BASE: return scaling::FixedBase(p.base, p.pretrained_base);
     case RK_POLICY_LINEAR: return scaling::Linear(p.factor, p.base);
@@ -83,7 +85,7 @@ AnyPolicy policy_of(const rk_rope_params& p) {
     case RK_POLICY_PROPORTIONAL:
       return scaling::Proportional(p.partial_rotary_factor, p.base, p.factor);
   }
-  invalid("policy", std::to_string(static_cast<int>(p.policy)),
+  invalid("policy", std::to_string(policy),
           "must be an rk_policy value (RK_POLICY_DEFAULT .. RK_POLICY_PROPORTIONAL)");
 }
 
@@ -112,8 +114,9 @@ HeadView<T> view_of(const rk_tensor& t, int64_t tokens, const char* name) {
 }
 
 void check_dtype(const rk_tensor& t, const char* name) {
-  if (t.dtype != RK_DTYPE_F32 && t.dtype != RK_DTYPE_BF16 && t.dtype != RK_DTYPE_F16)
-    invalid(std::string(name) + ".dtype", std::to_string(static_cast<int>(t.dtype)),
+  const int dtype = raw(t.dtype);
+  if (dtype != RK_DTYPE_F32 && dtype != RK_DTYPE_BF16 && dtype != RK_DTYPE_F16)
+    invalid(std::string(name) + ".dtype", std::to_string(dtype),
             "must be RK_DTYPE_F32 (0), RK_DTYPE_BF16 (1) or RK_DTYPE_F16 (2)");
 }
 
@@ -155,9 +158,9 @@ rk_status apply(const rk_rope* rope, bool inverse, int64_t tokens, const rk_tens
     if (tokens < 0) invalid("tokens", std::to_string(tokens), "must not be negative");
     if (q != nullptr) check_dtype(*q, "q");
     if (k != nullptr) check_dtype(*k, "k");
-    if (q != nullptr && k != nullptr && q->dtype != k->dtype)
-      invalid("k.dtype", std::to_string(static_cast<int>(k->dtype)),
-              "must equal q.dtype = " + std::to_string(static_cast<int>(q->dtype)) +
+    if (q != nullptr && k != nullptr && raw(q->dtype) != raw(k->dtype))
+      invalid("k.dtype", std::to_string(raw(k->dtype)),
+              "must equal q.dtype = " + std::to_string(raw(q->dtype)) +
                   " (q and k rotate in one call)");
     if (position_ids != nullptr && start_position != 0)
       invalid("start_position", std::to_string(start_position),
@@ -165,7 +168,7 @@ rk_status apply(const rk_rope* rope, bool inverse, int64_t tokens, const rk_tens
     const Positions positions = position_ids != nullptr
                                     ? Positions(position_ids, tokens)
                                     : Positions::starting_at(start_position);
-    switch ((q != nullptr ? q : k)->dtype) {
+    switch (raw((q != nullptr ? q : k)->dtype)) {
       case RK_DTYPE_F32: rotate<float>(rope->rope, inverse, tokens, q, k, positions); break;
       case RK_DTYPE_BF16:
         rotate<Eigen::bfloat16>(rope->rope, inverse, tokens, q, k, positions);
@@ -188,11 +191,11 @@ rk_status rk_rope_params_init(rk_rope_params* params, rk_policy policy, int64_t 
     rk_rope_params p;
     std::memset(&p, 0, sizeof p);
     p.struct_size = sizeof(rk_rope_params);
-    p.policy = policy;
+    std::memcpy(&p.policy, &policy, sizeof policy);
     p.layout = RK_LAYOUT_HALF_SPLIT;
     p.head_dim = head_dim;
     p.base = 10000.0;
-    p.factor = policy == RK_POLICY_LONGROPE ? 0.0 : 1.0;
+    p.factor = raw(policy) == RK_POLICY_LONGROPE ? 0.0 : 1.0;
     p.pretrained_base = 10000.0;
     p.low_freq_factor = 1.0;
     p.high_freq_factor = 4.0;
@@ -216,7 +219,7 @@ rk_status rk_rope_create(const rk_rope_params* params, rk_rope** out) {
               "must be sizeof(rk_rope_params) = " + std::to_string(sizeof(rk_rope_params)) +
                   " (fill it with rk_rope_params_init; header and library must match)");
     const rk_rope_params& p = *params;
-    const ropekit::Layout layout = layout_of(p.layout, "layout");
+    const ropekit::Layout layout = layout_of(raw(p.layout), "layout");
     const ropekit::RotaryDims dims(p.head_dim, p.rotary_dim == 0 ? p.head_dim : p.rotary_dim,
                                    p.rotary_offset);
     auto rope = std::make_unique<rk_rope>(AnyRope(dims, layout, policy_of(p)), nullptr);

@@ -22,7 +22,8 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 sh "$root/cmake/install-deps.sh" cmake make g++ clang libclang-rt-14-dev libeigen3-dev \
-  libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user
+  libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user \
+  pkgconf
 jobs=$(nproc)
 
 # Per build: the kernel paths its suites ran on and those they skipped, taken
@@ -99,7 +100,7 @@ paths_line() {
 $1: kernel paths run: ${run:-none}; skipped: ${skipped:-none}${unforced:+ (unforced: $unforced)}"
 }
 
-configure_and_build gcc-cxx17 -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
+configure_and_build gcc-cxx17 -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
   -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 run_tests gcc-cxx17 ""
 for isa in scalar avx2 avx512; do
@@ -109,7 +110,8 @@ paths_line "gcc-cxx17"
 
 # The corpus replays are left to the fuzz stage, which runs every committed
 # input under the same sanitizers before it fuzzes.
-configure_and_build clang-cxx20-sanitizers -DCMAKE_CXX_COMPILER=clang++ \
+# The C API's tests (C11) build with clang too: one sanitizer runtime.
+configure_and_build clang-cxx20-sanitizers -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
   -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_FUZZ_REPLAY=OFF
@@ -185,7 +187,8 @@ fuzz_stage() {
 
 tsan_stage() {
   echo "=== ropekit: build tsan (clang, ThreadSanitizer, concurrency_test only)"
-  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
     -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF >/dev/null
   cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test

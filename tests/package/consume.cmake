@@ -25,6 +25,20 @@ function(expect_ok)
 endfunction()
 
 set(prefix ${WORK_DIR}/prefix)
+# A sanitized build installs sanitized C libraries: their consumer links the
+# same runtime.
+set(sanitize_flags "")
+set(sanitize_compile "")
+if(SANITIZE)
+  set(sanitize_compile -fsanitize=${SANITIZE})
+  set(sanitize_flags -fsanitize=${SANITIZE})
+  # The library's C++ needs the C++ parts of Clang's sanitizer runtimes,
+  # which need the C++ runtime.
+  if(C_COMPILER MATCHES "clang")
+    list(APPEND sanitize_flags -fsanitize-link-c++-runtime -lstdc++)
+  endif()
+endif()
+string(JOIN " " sanitize_link ${sanitize_flags})
 if(NOT MODE STREQUAL "subdirectory")
   step(${CMAKE_COMMAND} --install ${ROPEKIT_BINARY_DIR} --prefix ${prefix})
   if(NOT EXISTS ${prefix}/include/ropekit/ropekit.hpp)
@@ -36,7 +50,7 @@ if(MODE STREQUAL "c_pkgconfig")
   set(env ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${prefix}/${LIBDIR}/pkgconfig)
   step(${env} ${PKG_CONFIG} --cflags --libs ropekit)
   separate_arguments(flags UNIX_COMMAND "${step_output}")
-  step(${C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror
+  step(${C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror ${sanitize_flags}
        ${CMAKE_CURRENT_LIST_DIR}/c_consumer/main.c ${flags} -lm -o ${WORK_DIR}/consumer)
   step(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/${LIBDIR} ${WORK_DIR}/consumer)
   expect_ok()
@@ -46,7 +60,8 @@ endif()
 if(MODE STREQUAL "c_package")
   step(${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/c_consumer -B ${WORK_DIR}/build
        -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_BUILD_TYPE=Release
-       -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_DISABLE_FIND_PACKAGE_Eigen3=ON)
+       -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_DISABLE_FIND_PACKAGE_Eigen3=ON
+       "-DCMAKE_C_FLAGS=${sanitize_compile}" "-DCMAKE_EXE_LINKER_FLAGS=${sanitize_link}")
   step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
   step(${WORK_DIR}/build/consumer)
   expect_ok()
