@@ -269,7 +269,9 @@ RK_API rk_status rk_rope_apply_inverse(const rk_rope* rope, int64_t tokens, cons
  * Reads a Hugging Face transformers config.json (as ropekit's C++
  * load_hf_config: rope_scaling / rope_parameters, every variant) and the
  * number of layers (num_hidden_layers, n_layer or num_layers, or the length
- * of layer_types). *out is set only on success. Thread-safe.
+ * of layer_types). This version reads one rotation per model, which every
+ * layer applies; a config with per-layer-type rope blocks is RK_ERR_CONFIG.
+ * *out is set only on success. Thread-safe.
  */
 RK_API rk_status rk_model_load(const char* path, rk_model** out);
 
