@@ -10,7 +10,7 @@
  *   except the version and message queries. No C++ exception crosses into
  *   the caller: every entry point catches everything.
  * - On error nothing is written (no output buffer, no out-parameter, no
- *   handle state) and the message, which names the parameter and its value,
+ *   rotation state) and the message, which names the parameter and its value,
  *   e.g. "ropekit: rotary_dim = 63: must be even (channels rotate in
  *   pairs)", is kept twice: for the calling thread (rk_last_error) and for
  *   the handle the call was made on (rk_rope_error / rk_model_error).
