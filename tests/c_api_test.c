@@ -304,6 +304,47 @@ static void test_config_text(void) {
   RK_CHECK_STATUS(rk_model_destroy(model), RK_OK);
 }
 
+/* Every policy rk_rope_create offers, with the closed forms that are short:
+   NTK's grown base, YaRN's attention factor 0.1 ln(s) + 1, LongRoPE's
+   sqrt(1 + ln s / ln L0). */
+static void test_policies(void) {
+  static const double short_factor[kPairs] = {1.0, 1.5, 2.0, 4.0};
+  static const double long_factor[kPairs] = {1.0, 2.0, 4.0, 8.0};
+  static const char* const names[] = {"default", "fixed_base", "linear", "ntk_aware", "dynamic",
+                                      "yarn",    "llama3",     "longrope", "proportional"};
+  int policy;
+  for (policy = RK_POLICY_DEFAULT; policy <= RK_POLICY_PROPORTIONAL; ++policy) {
+    rk_rope_params p;
+    rk_rope* rope = NULL;
+    rk_rope_info info;
+    double inv_freq[kPairs];
+    int64_t count = 0;
+    RK_CHECK_STATUS(rk_rope_params_init(&p, (rk_policy)policy, kHeadDim), RK_OK);
+    p.factor = policy == RK_POLICY_PROPORTIONAL ? 1.0 : 4.0;
+    p.max_position_embeddings = 16384;
+    p.original_max_position_embeddings = 4096;
+    p.short_factor = short_factor;
+    p.long_factor = long_factor;
+    p.factor_count = kPairs;
+    p.partial_rotary_factor = 0.5;
+    RK_CHECK_STATUS(rk_rope_create(&p, &rope), RK_OK);
+    if (rope == NULL) continue;
+    RK_CHECK_STATUS(rk_rope_describe(rope, &info), RK_OK);
+    RK_CHECK(strcmp(info.policy_name, names[policy]) == 0, names[policy]);
+    RK_CHECK_STATUS(rk_rope_inv_freq(rope, inv_freq, kPairs, &count), RK_OK);
+    if (policy == RK_POLICY_NTK_AWARE)
+      RK_CHECK_NEAR(inv_freq[1], pow(10000.0 * pow(4.0, 8.0 / 6.0), -2.0 / 8.0), 1e-15, "ntk base");
+    if (policy == RK_POLICY_YARN)
+      RK_CHECK_NEAR(info.attention_factor, 0.1 * log(4.0) + 1.0, 1e-15, "yarn attention factor");
+    if (policy == RK_POLICY_LONGROPE)
+      RK_CHECK_NEAR(info.attention_factor, sqrt(1.0 + log(4.0) / log(4096.0)), 1e-15,
+                    "longrope attention factor");
+    if (policy == RK_POLICY_PROPORTIONAL) /* factor 0.5: pairs 0, 1 rotate; 2, 3 have 0 */
+      RK_CHECK(inv_freq[0] == 1.0 && inv_freq[2] == 0.0 && inv_freq[3] == 0.0, "proportional");
+    RK_CHECK_STATUS(rk_rope_destroy(rope), RK_OK);
+  }
+}
+
 int main(void) {
   test_version();
   test_default_closed_form(RK_LAYOUT_HALF_SPLIT);
@@ -311,6 +352,7 @@ int main(void) {
   test_position_ids();
   test_16_bit();
   test_strided_partial();
+  test_policies();
   test_config_llama31();
   test_config_gptj();
   test_config_text();
