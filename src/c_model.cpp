@@ -39,51 +39,20 @@ json read_file(const std::string& path) {
   }
 }
 
-// The number of layers as transformers' config classes name it, in the
-// language model's object (text_config for multimodal wrappers).
-std::int64_t layer_count(const json& config, const std::string& source) {
-  // Far above any model; keeps the per-layer table small.
-  constexpr std::int64_t kMaxLayers = 65536;
-  const json* text = config.is_object() && config.contains("text_config") &&
-                             config["text_config"].is_object()
-                         ? &config["text_config"]
-                         : nullptr;
-  for (const json* object : {&config, text}) {
-    if (object == nullptr) continue;
-    const std::string prefix = object == text ? "text_config." : "";
-    for (const char* key : {"num_hidden_layers", "n_layer", "num_layers"}) {
-      const auto it = object->find(key);
-      if (it == object->end() || it->is_null()) continue;
-      if (!it->is_number_integer() || it->get<std::int64_t>() <= 0 ||
-          it->get<std::int64_t>() > kMaxLayers)
-        config_error("ropekit: " + source + ": " + prefix + key + " = " + it->dump() +
-                     ": must be an integer in [1, " + std::to_string(kMaxLayers) + "]");
-      return it->get<std::int64_t>();
-    }
-    const auto types = object->find("layer_types");
-    if (types != object->end() && types->is_array() && !types->empty() &&
-        static_cast<std::int64_t>(types->size()) <= kMaxLayers)
-      return static_cast<std::int64_t>(types->size());
-  }
-  config_error("ropekit: " + source +
-               ": num_hidden_layers: missing (needed for the per-layer RoPE)");
-}
-
-// The model's rotations layer by layer. Today's loader gives one rotation
-// for the whole model, which every layer applies; a loader that knows
-// per-layer-type rotations and RoPE-free layers fills the same shape.
+// The model's rotations layer by layer (ropekit::ModelRope).
 void read_layers(rk_model& model, const json& config, const std::string& source) {
-  ropekit::HfRopeConfig cfg = [&] {
+  ropekit::HfModelRope read = [&] {
     try {
-      return ropekit::hf_config_from_json(config, source);
+      return ropekit::hf_model_rope_from_json(config, source);
     } catch (const ropekit::HfConfigError& e) {
       config_error(e.what());
     }
   }();
-  const std::int64_t layers = layer_count(config, source);
-  model.model_type = cfg.model_type;
-  model.ropes.push_back(std::make_unique<rk_rope>(std::move(cfg.rope), &model));
-  model.layer_rope.assign(static_cast<std::size_t>(layers), 0);
+  model.model_type = read.model_type;
+  for (const ropekit::AnyRope& rope : read.rope.ropes())
+    model.ropes.push_back(std::make_unique<rk_rope>(rope, &model));
+  for (std::int64_t layer = 0; layer < read.rope.num_layers(); ++layer)
+    model.layer_rope.push_back(read.rope.rope_index(layer));
 }
 
 rk_status make_model(const json& config, const std::string& source, rk_model** out) {

@@ -260,6 +260,51 @@ static void test_config_llama31(void) {
   RK_CHECK_STATUS(rk_model_destroy(model), RK_OK);
 }
 
+/* Layer by layer: Gemma 3 (local layers default RoPE over base 10000, every
+   sixth layer global: linear factor 8 over base 1e6) and SmolLM3 (every
+   fourth layer without RoPE). */
+static void test_config_per_layer(void) {
+  rk_model* model = NULL;
+  const rk_rope* local = NULL;
+  const rk_rope* global = NULL;
+  const rk_rope* layer = NULL;
+  rk_rope_info info;
+  int64_t layers = 0, i;
+  RK_CHECK_STATUS(rk_model_load(ROPEKIT_TEST_DATA_DIR "/gemma-3-4b-it.json", &model), RK_OK);
+  if (model == NULL) return;
+  RK_CHECK_STATUS(rk_model_layer_count(model, &layers), RK_OK);
+  RK_CHECK(layers == 34, "gemma 3 layers");
+  RK_CHECK_STATUS(rk_model_layer_rope(model, 0, &local), RK_OK);
+  RK_CHECK_STATUS(rk_model_layer_rope(model, 5, &global), RK_OK);
+  RK_CHECK(local != NULL && global != NULL && local != global, "two rotations");
+  for (i = 0; i < layers; ++i) {
+    RK_CHECK_STATUS(rk_model_layer_rope(model, i, &layer), RK_OK);
+    RK_CHECK(layer == ((i + 1) % 6 == 0 ? global : local), "gemma 3 layer pattern");
+  }
+  RK_CHECK_STATUS(rk_rope_describe(local, &info), RK_OK);
+  RK_CHECK(strcmp(info.policy_name, "default") == 0 && info.head_dim == 256, "gemma 3 local");
+  RK_CHECK_STATUS(rk_rope_describe(global, &info), RK_OK);
+  RK_CHECK(strcmp(info.policy_name, "linear") == 0, "gemma 3 global");
+  RK_CHECK_STATUS(rk_model_destroy(model), RK_OK);
+
+  model = NULL;
+  RK_CHECK_STATUS(rk_model_load(ROPEKIT_TEST_DATA_DIR "/smollm3-3b.json", &model), RK_OK);
+  if (model == NULL) return;
+  RK_CHECK_STATUS(rk_model_layer_count(model, &layers), RK_OK);
+  RK_CHECK(layers == 36, "smollm3 layers");
+  for (i = 0; i < layers; ++i) {
+    layer = local; /* must be overwritten either way */
+    if ((i + 1) % 4 == 0) {
+      RK_CHECK_STATUS(rk_model_layer_rope(model, i, &layer), RK_NO_ROPE);
+      RK_CHECK(layer == NULL, "no rope: NULL");
+    } else {
+      RK_CHECK_STATUS(rk_model_layer_rope(model, i, &layer), RK_OK);
+      RK_CHECK(layer != NULL && layer != local, "smollm3 rope");
+    }
+  }
+  RK_CHECK_STATUS(rk_model_destroy(model), RK_OK);
+}
+
 /* GPT-J: n_layer, interleaved, 64 of 256 channels. */
 static void test_config_gptj(void) {
   rk_model* model = NULL;
@@ -355,6 +400,7 @@ int main(void) {
   test_policies();
   test_config_llama31();
   test_config_gptj();
+  test_config_per_layer();
   test_config_text();
   return rk_test_report("c_api_test");
 }

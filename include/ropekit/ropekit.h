@@ -269,8 +269,9 @@ RK_API rk_status rk_rope_apply_inverse(const rk_rope* rope, int64_t tokens, cons
  * Reads a Hugging Face transformers config.json (as ropekit's C++
  * load_hf_config: rope_scaling / rope_parameters, every variant) and the
  * number of layers (num_hidden_layers, n_layer or num_layers, or the length
- * of layer_types). This version reads one rotation per model, which every
- * layer applies; a config with per-layer-type rope blocks is RK_ERR_CONFIG.
+ * of layer_types), layer by layer as ropekit's C++ load_hf_model_rope:
+ * per-layer-type rope blocks (Gemma 3, Gemma 4), RoPE-free layers (Llama 4,
+ * SmolLM3: rk_model_layer_rope gives RK_NO_ROPE).
  * *out is set only on success. Thread-safe.
  */
 RK_API rk_status rk_model_load(const char* path, rk_model** out);
