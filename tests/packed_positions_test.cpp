@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "simd_bounds.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -214,7 +215,7 @@ TEST(PackedPositions, RotationsGiveTheBytesOfExplicitIdsOnEveryPath) {
   }
 }
 
-// SIMD against scalar with packed positions (bound of simd_test.cpp).
+// SIMD against scalar with packed positions (bound of simd_bounds.hpp).
 template <class T, Layout L>
 void expect_simd_matches_scalar(Isa isa, const Batch& b) {
   SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(L));
@@ -236,9 +237,7 @@ void expect_simd_matches_scalar(Isa isa, const Batch& b) {
     const std::size_t c = i % static_cast<std::size_t>(d);
     const std::size_t partner = L == neox ? (c < 32 ? i + 32 : c < 64 ? i - 32 : i) : (i ^ 1);
     const double magnitude = std::fabs(to_double(input[i])) + std::fabs(to_double(input[partner]));
-    const double bound = 4 * 0x1p-24 * magnitude +
-                         (std::is_same_v<T, float> ? 0.0 : 2 * unit_roundoff<T>() * magnitude) +
-                         2 * subnormal_spacing<T>();
+    const double bound = simd_pair_bound<T>(1.0, magnitude);
     ASSERT_NEAR(to_double(simd[i]), to_double(reference[i]), bound) << "element " << i;
   }
 }

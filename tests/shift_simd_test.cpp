@@ -6,12 +6,11 @@
 // sign up to 2^31 - 1, and calls large enough to take the streaming,
 // prefetching visit order.
 //
-// Bound per rotated pair (a, b), scale m (1 for a shift, m_to / m_from for a
-// re-table), as in simd_test.cpp: 4 * 2^-24 * m * (|a| + |b|) for float,
-// plus one rounding of T (2 * u_T * m * (|a| + |b|)) for half and bfloat16,
-// plus 2 * s_T for subnormal results. FP8 results may differ by one code
-// (the float results straddle a rounding boundary at most once). Half and
-// bfloat16 must equal the same path's float result rounded once, bit for bit.
+// Bound per rotated pair, with scale m (1 for a shift, m_to / m_from for a
+// re-table): simd_bounds.hpp's, as for every rotation. FP8 results may
+// differ by one code (the float results straddle a rounding boundary at most
+// once). Half and bfloat16 must equal the same path's float result rounded
+// once, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "simd_bounds.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -104,9 +104,7 @@ void compare(Isa isa, const Case& c, const KeyOp<T>& op, const KeyOp<float>& wid
             ASSERT_LE(std::abs(ordinal(simd[i]) - ordinal(reference[i])), 1) << "t=" << t << " h=" << h << " j=" << j;
           } else {
             const double magnitude = std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1]));
-            const double bound = 4 * 0x1p-24 * c.m * magnitude +
-                                 (std::is_same_v<T, float> ? 0.0 : 2 * unit_roundoff<T>() * c.m * magnitude) +
-                                 2 * subnormal_spacing<T>();
+            const double bound = simd_pair_bound<T>(c.m, magnitude);
             ASSERT_NEAR(to_double(simd[i]), to_double(reference[i]), bound) << "t=" << t << " h=" << h << " j=" << j;
           }
         }

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "simd_bounds.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -306,10 +307,14 @@ TEST(ShiftForms, RopeAndAnyRopeUseTheCurrentTable) {
   shift<gptj>(rope.table_for(5008), dims, view(by_table), Positions(deltas, 8));
   shift(rope.table_for(5008), dims, Layout::interleaved, view(by_runtime_layout), Positions(deltas, 8));
   EXPECT_EQ(rope.state(), 5008);  // not reset by the small deltas
-  EXPECT_TRUE(bytes_equal(by_rope, by_table));
-  EXPECT_TRUE(bytes_equal(by_any, by_table));
+  EXPECT_TRUE(bytes_equal(by_any, by_rope));
   EXPECT_TRUE(bytes_equal(by_runtime_layout, by_table));
   EXPECT_FALSE(bytes_equal(by_table, keys));
+  // The SIMD paths may form the current dynamic-NTK table's quarter turns
+  // in the call (Rope's decode-step tables): the same table to float
+  // rounding of cos/sin, not always the same bits.
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    ASSERT_NEAR(by_rope[i], by_table[i], simd_pair_bound<float>(1.0, 4.0)) << i;
   // Direction: shift carries no attention factor, so shifting by 0 changes
   // nothing even where the table's factor is not 1.
   const Rope<scaling::Yarn, neox> yarn(dims, scaling::Yarn(4.0, 4096, 1e4));

@@ -21,6 +21,7 @@
 #include "dims.hpp"
 #include "error.hpp"
 #include "frequencies.hpp"
+#include "isa.hpp"
 #include "layout.hpp"
 #include "positions.hpp"
 #include "version.hpp"
@@ -129,8 +130,8 @@ struct ChangeSource {
   std::int64_t pairs() const noexcept { return change.pairs(); }
   int axes() const noexcept { return change.axes(); }
   void check(std::int64_t /*largest*/) const noexcept {}
-  template <class Job>
-  int bind(std::int64_t /*largest*/, Job& job) const noexcept {
+  template <class Tag, class Job>
+  int bind(std::int64_t /*largest*/, Job& job, Isa /*isa*/) const noexcept {
     job.table = TableChangeAccess::angles(change);
     job.scale = RotationScale{change.scale(), change.scale()};
     return 0;
