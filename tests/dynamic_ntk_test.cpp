@@ -139,4 +139,24 @@ TEST(DynamicNtk, DecodeStepsMatchTheReferenceOnEveryPath) {
   }
 }
 
+// Assigning another policy to a Rope must not let it reuse the decode step
+// table the per-thread slot kept for its old policy at the same length.
+TEST(DynamicNtk, AssignmentForgetsTheOldStepTable) {
+  const RotaryDims dims(128);
+  const auto input = random_values<float>(8 * 128, 12);
+  for (const Isa isa : available_isas()) {
+    ScopedIsa forced(isa);
+    Rope<scaling::DynamicNtk> rope(dims, scaling::DynamicNtk(4.0, 4096, 500000.0));
+    std::vector<float> scratch = input;
+    rope.apply_q(token_major_view(scratch.data(), 1, 8, 128), Positions::starting_at(5000));
+    rope = Rope<scaling::DynamicNtk>(dims, scaling::DynamicNtk(2.0, 1024, 10000.0));
+    const Rope<scaling::DynamicNtk> fresh(dims, scaling::DynamicNtk(2.0, 1024, 10000.0));
+    std::vector<float> got = input, want = input;
+    rope.apply_q(token_major_view(got.data(), 1, 8, 128), Positions::starting_at(5000));
+    fresh.apply_q(token_major_view(want.data(), 1, 8, 128), Positions::starting_at(5000));
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " element " << i;
+  }
+}
+
 }  // namespace

@@ -118,8 +118,9 @@ run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 paths_line "clang-cxx20-sanitizers"
 
-kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test fp8_test kernel_fuzzer
-  shift_test shift_simd_test retable_test packed_positions_test"
+kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test"
+kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
+kernel_suites="$kernel_suites shift_test shift_simd_test retable_test packed_positions_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""

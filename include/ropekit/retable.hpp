@@ -58,6 +58,7 @@ class TableChange {
     std::int64_t pairs = 0;
     int axes = 1;
     double scale = 1.0;
+    detail::PairShape shape;
   };
 
   // A table's turns per position as one long double (the sum of its parts).
@@ -74,6 +75,9 @@ class TableChange {
     if (to.axes() != from.axes())
       detail::fail("to axes", to.axes(),
                    "must equal from axes = " + std::to_string(from.axes()));
+    if (to.half_split_parts() != from.half_split_parts())
+      detail::fail("to half_split_parts", to.half_split_parts(),
+                   "must equal from half_split_parts = " + std::to_string(from.half_split_parts()));
     const std::int64_t pairs = from.pairs();
     for (std::int64_t j = 0; j < pairs; ++j)
       if (to.position_axis()[j] != from.position_axis()[j])
@@ -86,6 +90,11 @@ class TableChange {
     d.pairs = pairs;
     d.axes = from.axes();
     d.scale = to.attention_factor() / from.attention_factor();
+    // Pairs that neither table rotates stay untouched (a table skips its
+    // zero-frequency tail only when its attention factor is 1, so there
+    // the scale is 1 too).
+    const std::int64_t to_tail = pairs - to.rotated_pairs(), from_tail = pairs - from.rotated_pairs();
+    d.shape = detail::PairShape{to_tail < from_tail ? to_tail : from_tail, from.half_split_parts()};
     // Padded like a FrequencyTable (the kernels read whole vectors).
     const std::size_t padded = static_cast<std::size_t>((pairs + 15) / 16 * 16);
     for (auto* v : {&d.turns_hi, &d.turns_mid, &d.turns_lo, &d.quarters_head, &d.quarters_tail})
@@ -118,7 +127,7 @@ struct TableChangeAccess {
     const TableChange::Data& d = *change.data_;
     return {d.quarters_head.data(), d.quarters_tail.data(), d.turns_hi.data(),
             d.turns_mid.data(),     d.turns_lo.data(),      d.axis.data(),
-            d.axes,                 d.scale};
+            d.axes,                 d.scale,                d.shape};
   }
 };
 

@@ -50,6 +50,13 @@ struct StepTable {
   alignas(64) double quarters_tail[kPairBlock + 16] = {};
   std::uint8_t axis[kPairBlock + 16] = {};
 };
+// One counter for every Rope<P, L>: the step table slot is shared by all
+// instantiations, so ids must not repeat across them.
+inline std::uint64_t next_rope_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 inline StepTable& step_table_slot() {
   thread_local StepTable slot;
   return slot;
@@ -103,6 +110,7 @@ class Rope {
     table_ = other.table_;
     tables_ = other.tables_;
     state_.store(other.state_.load(std::memory_order_acquire), std::memory_order_release);
+    id_ = next_id();  // new dims or policy: a step table built for the old ones must not match
     return *this;
   }
 
@@ -234,8 +242,10 @@ class Rope {
         slot.state = static_cast<std::int64_t>(state);
         slot.attention_factor = base.attention_factor;
       }
+      // Same pairs and shape as the first state's table.
       job.table = detail::AngleTable{slot.quarters_head, slot.quarters_tail, nullptr, nullptr,
-                                     nullptr, slot.axis, 1, slot.attention_factor};
+                                     nullptr,           slot.axis,          1,       slot.attention_factor,
+                                     detail::TableAccess::angles(rope.tables_.front().second).shape};
       job.scale = detail::rotation_scale(slot.attention_factor, direction);
     }
   };
@@ -301,10 +311,7 @@ class Rope {
     }
   }
 
-  static std::uint64_t next_id() noexcept {
-    static std::atomic<std::uint64_t> counter{0};
-    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-  }
+  static std::uint64_t next_id() noexcept { return detail::next_rope_id(); }
 
   RotaryDims dims_;
   Policy policy_;

@@ -289,11 +289,7 @@ template <class Stream, bool kPrefetch, Layout L>
 constexpr bool head_major() {
   using S = source_t<Stream>;
   if constexpr (!Stream::in_place || Stream::normalises || is_fp8_v<S>) return true;
-#ifdef ROPEKIT_EXP_ORDER
-  return ROPEKIT_EXP_ORDER;
-#else
   return kPrefetch && (sizeof(S) == 4 || L == Layout::interleaved);
-#endif
 }
 
 template <bool kPrefetch, class T>
@@ -403,6 +399,22 @@ inline auto head_io(const Stream& st, std::int64_t t, std::int64_t h) {
                                           st.norm.plus_one ? 1.0f : 0.0f};
 }
 
+// Half-split pairs [j0, j0 + n) as runs that stay inside one part:
+// f(x1, i, count) for pairs j0 + i .. j0 + i + count - 1, whose first
+// channels start at x1 (their partners half channels on). One run unless
+// the geometry has several parts (Gemma 4's vision tower).
+template <class F>
+inline void for_each_half_split_run(const Geometry& g, std::int64_t j0, std::int64_t n, F&& f) {
+  for (std::int64_t i = 0; i < n;) {
+    const std::int64_t j = j0 + i;
+    const std::int64_t part = g.parts > 1 ? j / g.half : 0;
+    const std::int64_t part_end = g.parts > 1 ? (part + 1) * g.half : j0 + n;
+    const std::int64_t count = (part_end < j0 + n ? part_end : j0 + n) - j;
+    f(g.offset + j + part * g.half, i, count);
+    i += count;
+  }
+}
+
 // Whether a stream writes the channels that do not rotate.
 template <class Stream>
 constexpr bool kWritesPassThrough = !Stream::in_place || Stream::normalises;
@@ -425,10 +437,12 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
     constexpr bool kWords = L == Layout::interleaved && Stream::in_place && !Stream::normalises &&
                             std::is_same_v<S, Eigen::bfloat16> && ops::kBfloat16Words;
     const std::int64_t words = kWords ? n - n % ops::kF : 0;
-    const std::int64_t x = L == Layout::half_split ? g.offset + j0 : g.offset + 2 * j0;
+    const std::int64_t x = g.offset + 2 * j0;  // interleaved
     if constexpr (!head_major<Stream, kPrefetch, L>()) {
       if constexpr (L == Layout::half_split) {
-        blocked_half_split<kPrefetch>(st.src, t, x, g.half, n, c, s);
+        for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {
+          blocked_half_split<kPrefetch>(st.src, t, x1, g.half, count, c + i, s + i);
+        });
       } else {
         if constexpr (kWords) blocked_words<kPrefetch>(st.src, t, x, words, c, s);
         blocked_interleaved<kPrefetch>(st.src, t, x + 2 * words, 2 * (n - words), c2 + 2 * words,
@@ -440,15 +454,19 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
         if constexpr (Stream::normalises) io.r = rms_factor(io, g.head_dim, st.norm.eps);
         if constexpr (kWritesPassThrough<Stream>) {
           if (first_block) {
-            const std::int64_t rotated_end =
-                L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
+            const std::int64_t rotated_end = L == Layout::half_split
+                                                 ? g.offset + g.parts * g.half + g.pairs
+                                                 : g.offset + 2 * g.pairs;
             copy_channels(io, 0, g.offset);
-            if (L == Layout::half_split) copy_channels(io, g.offset + g.pairs, g.offset + g.half);
+            if (L == Layout::half_split && g.pairs < g.half)
+              copy_channels(io, g.offset + g.pairs, g.offset + g.half);
             copy_channels(io, rotated_end, g.head_dim);
           }
         }
         if constexpr (L == Layout::half_split) {
-          rotate_head_half_split<kPrefetch>(io, x, x + g.half, n, c, s);
+          for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {
+            rotate_head_half_split<kPrefetch>(io, x1, x1 + g.half, count, c + i, s + i);
+          });
         } else {
           if constexpr (kWords)
             rotate_head_words<kPrefetch>(const_cast<S*>(io.src) + x, words, st.src.token_stride(),
