@@ -62,6 +62,16 @@ std::vector<TablePair> table_pairs(const RotaryDims& dims) {
                    Rope<s::Mrope<>, L>(dims, s::Mrope<>(sections, s::Default(1e6))).table(),
                    Rope<s::Mrope<s::Yarn>, L>(dims, s::Mrope<s::Yarn>(sections, s::Yarn(4.0, 4096, 1e6))).table(),
                    Positions::multi_axis(kMultiIds, 3, kTokens, kTokens)});
+  // A zero-frequency tail (Gemma 4's proportional RoPE) in one table or
+  // both; a vision tower's base change, per-axis pairing in two parts.
+  const FrequencyTable quarter = Rope<s::Proportional, L>(dims, s::Proportional(0.25, 1e4)).table();
+  pairs.push_back({"proportional_base_change", quarter,
+                   Rope<s::Proportional, L>(dims, s::Proportional(0.25, 1e6)).table(), ids});
+  pairs.push_back({"default_to_proportional", plain, quarter, ids});
+  pairs.push_back({"vision_per_axis_base_change",
+                   Rope<s::Vision2d, L>(dims, s::Vision2d::gemma4(100.0)).table(),
+                   Rope<s::Vision2d, L>(dims, s::Vision2d::gemma4(1e4)).table(),
+                   Positions::multi_axis(kMultiIds, 2, kTokens, kTokens)});
   return pairs;
 }
 
@@ -96,13 +106,18 @@ void expect_retable_agrees(const TablePair& pair, const RotaryDims& dims, const 
   rotate<L>(pair.to, dims, view(fresh), pair.positions);
   const double m = pair.to.attention_factor();
   EXPECT_DOUBLE_EQ(change.scale(), m / pair.from.attention_factor());
-  const std::int64_t half = dims.pairs();
+  const std::int64_t half = dims.pairs(), parts = pair.to.half_split_parts();
   for (std::int64_t t = 0; t < kTokens; ++t)
     for (std::int64_t h = 0; h < kHeads; ++h) {
       const std::int64_t base = (t * kHeads + h) * d;
       for (std::int64_t j = 0; j < half; ++j) {
-        const auto i0 = static_cast<std::size_t>(base + (L == neox ? j : 2 * j));
-        const auto i1 = static_cast<std::size_t>(base + (L == neox ? j + half : 2 * j + 1));
+        // Half-split in parts (a vision tower's per-axis pairing): pair j
+        // lies in part j / part_half, each part split on its own.
+        const std::int64_t part_half = half / parts, part = j / part_half;
+        const std::int64_t first = base + dims.offset() + (L == neox ? 2 * part * part_half : 0);
+        const std::int64_t k = L == neox ? j % part_half : j;
+        const auto i0 = static_cast<std::size_t>(first + (L == neox ? k : 2 * k));
+        const auto i1 = static_cast<std::size_t>(first + (L == neox ? k + part_half : 2 * k + 1));
         const double bound = agreement_bound<T>() * m *
                              (std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1])));
         for (std::size_t i : {i0, i1}) {
@@ -110,15 +125,16 @@ void expect_retable_agrees(const TablePair& pair, const RotaryDims& dims, const 
           ASSERT_NEAR(to_double(moved[i]), to_double(two_pass[i]), bound) << "t=" << t << " j=" << j;
         }
       }
-      for (std::int64_t c = dims.rotary_dim(); c < d; ++c)
+      for (std::int64_t c = 0; c < d; ++c) {
+        if (c >= dims.offset() && c < dims.offset() + dims.rotary_dim()) continue;
         ASSERT_EQ(std::memcmp(&moved[static_cast<std::size_t>(base + c)],
                               &input[static_cast<std::size_t>(base + c)], sizeof(T)), 0);
+      }
     }
 }
 
 template <Layout L>
-void expect_retable_agrees_everywhere() {
-  const RotaryDims dims(70, 64);
+void expect_retable_agrees_everywhere(const RotaryDims& dims) {
   for (const TablePair& pair : table_pairs<L>(dims))
     for (Isa isa : available_isas()) {
       const ScopedIsa scoped(isa);
@@ -130,8 +146,17 @@ void expect_retable_agrees_everywhere() {
     }
 }
 
-TEST(Retable, EqualsInverseThenRotateAndFreshRotationHalfSplit) { expect_retable_agrees_everywhere<neox>(); }
-TEST(Retable, EqualsInverseThenRotateAndFreshRotationInterleaved) { expect_retable_agrees_everywhere<gptj>(); }
+TEST(Retable, EqualsInverseThenRotateAndFreshRotationHalfSplit) {
+  expect_retable_agrees_everywhere<neox>(RotaryDims(70, 64));
+}
+TEST(Retable, EqualsInverseThenRotateAndFreshRotationInterleaved) {
+  expect_retable_agrees_everywhere<gptj>(RotaryDims(70, 64));
+}
+// A rotated slice in the middle of the head (channels 4..67 of 70).
+TEST(Retable, RotatedSliceAtAnOffset) {
+  expect_retable_agrees_everywhere<neox>(RotaryDims(70, 64, 4));
+  expect_retable_agrees_everywhere<gptj>(RotaryDims(70, 64, 4));
+}
 
 // Keys (1, 0) in every pair moved between two hand-made tables: each pair
 // then holds (m_to / m_from) * (cos, sin) of p * (w_to - w_from), checked
@@ -269,6 +294,12 @@ std::vector<Row> rows() {
        [](Keys& k) { retable<neox>(kTable, kMrope, kDims, k.k(), Positions::starting_at(0)); }},
       {"retable_position_axis", {"to position_axis[2] = 1", "from position_axis[2] = 0"},
        [](Keys& k) { retable<gptj>(kMropeOther, kMrope, kDims, k.k(), Positions::starting_at(0)); }},
+      {"retable_half_split_parts", {"to half_split_parts = 1", "from half_split_parts = 2"},
+       [](Keys& k) {
+         retable<neox>(Rope<s::Vision2d>(kDims, s::Vision2d::gemma4(1e4)).table(),
+                       Rope<s::Vision2d>(kDims, s::Vision2d::llama4(1e4)).table(), kDims, k.k(),
+                       Positions::starting_at(0));
+       }},
       {"retable_dims", {"table pairs = 8", "rotary_dim / 2 = 16"},
        [](Keys& k) { retable<neox>(kTable, kYarn, RotaryDims(32), k.k(), Positions::starting_at(0)); }},
       {"retable_negative_position", {"position id [1] = -1", "[0, 2147483647]"},

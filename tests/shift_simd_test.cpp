@@ -94,7 +94,7 @@ void compare(Isa isa, const Case& c, const KeyOp<T>& op, const KeyOp<float>& wid
   const std::int64_t half = c.dims.pairs();
   for (std::int64_t t = 0; t < c.tokens; ++t)
     for (std::int64_t h = 0; h < c.heads; ++h) {
-      const std::int64_t base = g.offset + t * g.token_stride + h * g.head_stride;
+      const std::int64_t base = g.offset + t * g.token_stride + h * g.head_stride + c.dims.offset();
       for (std::int64_t j = 0; j < half; ++j) {
         const auto i0 = static_cast<std::size_t>(base + (L == neox ? j : 2 * j));
         const auto i1 = static_cast<std::size_t>(base + (L == neox ? j + half : 2 * j + 1));
@@ -225,7 +225,9 @@ TEST_F(ShiftSimd, EveryHeadCountAndPlacement) {
                                   Placement::head_major})
         for_each_storage_and_layout([&](auto config) {
           using C = decltype(config);
-          Case c{RotaryDims(72, 64), kTokens, heads, placement, 1.0};
+          // Heads of 3 and 7: the rotated slice at an offset (channels 5..68).
+          const std::int64_t offset = heads % 4 == 3 ? 5 : 0;
+          Case c{RotaryDims(72, 64, offset), kTokens, heads, placement, 1.0};
           c.head_scales = kHeadScales;  // FP8: a scale per head
           compare_all_ops<typename C::type, C::layout>(isa, c, "heads");
         });

@@ -103,7 +103,6 @@ TEST(ShiftAngles, ExactAtTheLargestAcceptedFrequency) {
 // side, one on the other) stay within 2e-6 of the pair's magnitude times m,
 // plus four roundings of T.
 constexpr std::int64_t kTokens = 6, kHeads = 3;
-const RotaryDims kDims(52, 48);
 const std::vector<std::int64_t> kStart = {0, 7, 4095, 131071, 1000003, 2147483000};
 const std::vector<std::int64_t> kFirst = {5, -7, 100000, -131071, 2000000, -2147483000};
 const std::vector<std::int64_t> kSecond = {-5, 2147483647, -4095, 65536, -3000003, 123};
@@ -121,28 +120,29 @@ double composition_bound() {
 }
 
 template <class T, Layout L>
-void expect_composition(const FrequencyTable& table, const std::string& what) {
+void expect_composition(const FrequencyTable& table, const RotaryDims& dims, const std::string& what) {
   SCOPED_TRACE(what + " " + storage_name<T>() + " " + layout_name(L));
-  const std::int64_t n = kTokens * kHeads * kDims.head_dim();
+  const std::int64_t n = kTokens * kHeads * dims.head_dim();
   const std::vector<T> input = random_values<T>(static_cast<std::size_t>(n), 29);
-  const auto view = [&](std::vector<T>& x) { return token_major_view(x.data(), kTokens, kHeads, kDims.head_dim()); };
+  const auto view = [&](std::vector<T>& x) { return token_major_view(x.data(), kTokens, kHeads, dims.head_dim()); };
   std::vector<T> fresh = input;
-  rotate<L>(table, kDims, view(fresh), Positions(kStart.data(), kTokens));
+  rotate<L>(table, dims, view(fresh), Positions(kStart.data(), kTokens));
   std::vector<T> twice = fresh, once = fresh, direct = input;
-  shift<L>(table, kDims, view(twice), Positions(kFirst.data(), kTokens));
-  shift<L>(table, kDims, view(twice), Positions(kSecond.data(), kTokens));
+  shift<L>(table, dims, view(twice), Positions(kFirst.data(), kTokens));
+  shift<L>(table, dims, view(twice), Positions(kSecond.data(), kTokens));
   const auto total = sum(kFirst, kSecond);
-  shift<L>(table, kDims, view(once), Positions(total.data(), kTokens));
+  shift<L>(table, dims, view(once), Positions(total.data(), kTokens));
   const auto target = sum(kStart, total);
-  rotate<L>(table, kDims, view(direct), Positions(target.data(), kTokens));
+  rotate<L>(table, dims, view(direct), Positions(target.data(), kTokens));
   const double m = table.attention_factor();
-  const std::int64_t half = kDims.pairs();
+  const std::int64_t half = dims.pairs();
   for (std::int64_t t = 0; t < kTokens; ++t)
     for (std::int64_t h = 0; h < kHeads; ++h) {
-      const std::int64_t base = (t * kHeads + h) * kDims.head_dim();
+      const std::int64_t base = (t * kHeads + h) * dims.head_dim();
       for (std::int64_t j = 0; j < half; ++j) {
-        const auto i0 = static_cast<std::size_t>(base + (L == neox ? j : 2 * j));
-        const auto i1 = static_cast<std::size_t>(base + (L == neox ? j + half : 2 * j + 1));
+        const std::int64_t first = base + dims.offset();
+        const auto i0 = static_cast<std::size_t>(first + (L == neox ? j : 2 * j));
+        const auto i1 = static_cast<std::size_t>(first + (L == neox ? j + half : 2 * j + 1));
         const double bound = composition_bound<T>() * m *
                              (std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1])));
         for (std::size_t i : {i0, i1}) {
@@ -151,8 +151,9 @@ void expect_composition(const FrequencyTable& table, const std::string& what) {
           ASSERT_NEAR(to_double(twice[i]), to_double(once[i]), bound) << "t=" << t << " j=" << j;
         }
       }
-      // The partial-rotary tail is never touched.
-      for (std::int64_t c = kDims.rotary_dim(); c < kDims.head_dim(); ++c) {
+      // Channels outside the rotated slice are never touched.
+      for (std::int64_t c = 0; c < dims.head_dim(); ++c) {
+        if (c >= dims.offset() && c < dims.offset() + dims.rotary_dim()) continue;
         const auto i = static_cast<std::size_t>(base + c);
         ASSERT_EQ(std::memcmp(&twice[i], &input[i], sizeof(T)), 0);
         ASSERT_EQ(std::memcmp(&once[i], &input[i], sizeof(T)), 0);
@@ -163,31 +164,36 @@ void expect_composition(const FrequencyTable& table, const std::string& what) {
 // Every policy's table, its scaling active (length-dependent policies
 // advanced by a call at a large position).
 template <Layout L>
-std::vector<std::pair<std::string, FrequencyTable>> policy_tables() {
+std::vector<std::pair<std::string, FrequencyTable>> policy_tables(const RotaryDims& dims) {
   std::vector<std::pair<std::string, FrequencyTable>> tables;
-  std::vector<float> scratch(static_cast<std::size_t>(kDims.head_dim()), 1.0f);
-  for (auto& rope : policy_ropes<float, L>(kDims)) {
-    rope->apply_q(token_major_view(scratch.data(), 1, 1, kDims.head_dim()), Positions::starting_at(2000000));
+  std::vector<float> scratch(static_cast<std::size_t>(dims.head_dim()), 1.0f);
+  for (auto& rope : policy_ropes<float, L>(dims)) {
+    rope->apply_q(token_major_view(scratch.data(), 1, 1, dims.head_dim()), Positions::starting_at(2000000));
     tables.emplace_back(rope->name(), rope->table());
   }
   return tables;
 }
 
 template <Layout L>
-void expect_composition_every_storage() {
-  for (const auto& [name, table] : policy_tables<L>())
+void expect_composition_every_storage(const RotaryDims& dims) {
+  for (const auto& [name, table] : policy_tables<L>(dims))
     for (Isa isa : available_isas()) {
       const ScopedIsa scoped(isa);
       const std::string what = name + " isa=" + isa_name(isa);
-      expect_composition<float, L>(table, what);
-      expect_composition<Eigen::half, L>(table, what);
-      expect_composition<Eigen::bfloat16, L>(table, what);
-      expect_composition<double, L>(table, what);
+      expect_composition<float, L>(table, dims, what);
+      expect_composition<Eigen::half, L>(table, dims, what);
+      expect_composition<Eigen::bfloat16, L>(table, dims, what);
+      expect_composition<double, L>(table, dims, what);
     }
 }
 
-TEST(ShiftComposition, EveryPolicyHalfSplit) { expect_composition_every_storage<neox>(); }
-TEST(ShiftComposition, EveryPolicyInterleaved) { expect_composition_every_storage<gptj>(); }
+TEST(ShiftComposition, EveryPolicyHalfSplit) { expect_composition_every_storage<neox>(RotaryDims(52, 48)); }
+TEST(ShiftComposition, EveryPolicyInterleaved) { expect_composition_every_storage<gptj>(RotaryDims(52, 48)); }
+// A rotated slice at an offset (channels 2..49 of 52).
+TEST(ShiftComposition, RotatedSliceAtAnOffset) {
+  expect_composition_every_storage<neox>(RotaryDims(52, 48, 2));
+  expect_composition_every_storage<gptj>(RotaryDims(52, 48, 2));
+}
 
 // M-RoPE: deltas on three axes (a vision segment moved in time and space)
 // equal a fresh rotation at the moved positions; a single-axis delta moves
