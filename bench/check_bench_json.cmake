@@ -74,7 +74,8 @@ foreach(expected ropekit_fused/llama3_8b/decode1/f32/neox/k_shift
                  ropekit_fused/llama3_8b/decode1/bf16/gptj/k_shift
                  ropekit_fused/llama3_8b/decode1/fp8e4m3/neox/k_shift
                  ropekit_fused/llama3_8b/decode1/f32/neox/retable
-                 ropekit_fused/llama3_8b/decode1/bf16/gptj/retable)
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/retable
+                 ropekit_fused/llama3_8b/decode1/fp8e4m3/gptj/retable)
   string(FIND ";${fused_cases};" ";${expected};" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "${expected} missing")

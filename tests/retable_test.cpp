@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "geometry_util.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -111,13 +112,8 @@ void expect_retable_agrees(const TablePair& pair, const RotaryDims& dims, const 
     for (std::int64_t h = 0; h < kHeads; ++h) {
       const std::int64_t base = (t * kHeads + h) * d;
       for (std::int64_t j = 0; j < half; ++j) {
-        // Half-split in parts (a vision tower's per-axis pairing): pair j
-        // lies in part j / part_half, each part split on its own.
-        const std::int64_t part_half = half / parts, part = j / part_half;
-        const std::int64_t first = base + dims.offset() + (L == neox ? 2 * part * part_half : 0);
-        const std::int64_t k = L == neox ? j % part_half : j;
-        const auto i0 = static_cast<std::size_t>(first + (L == neox ? k : 2 * k));
-        const auto i1 = static_cast<std::size_t>(first + (L == neox ? k + part_half : 2 * k + 1));
+        const auto [c0, c1] = pair_channels(L, dims, j, parts);
+        const auto i0 = static_cast<std::size_t>(base + c0), i1 = static_cast<std::size_t>(base + c1);
         const double bound = agreement_bound<T>() * m *
                              (std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1])));
         for (std::size_t i : {i0, i1}) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "geometry_util.hpp"
 #include "simd_bounds.hpp"
 #include "test_util.hpp"
 
@@ -94,10 +95,10 @@ void compare(Isa isa, const Case& c, const KeyOp<T>& op, const KeyOp<float>& wid
   const std::int64_t half = c.dims.pairs();
   for (std::int64_t t = 0; t < c.tokens; ++t)
     for (std::int64_t h = 0; h < c.heads; ++h) {
-      const std::int64_t base = g.offset + t * g.token_stride + h * g.head_stride + c.dims.offset();
+      const std::int64_t base = g.offset + t * g.token_stride + h * g.head_stride;
       for (std::int64_t j = 0; j < half; ++j) {
-        const auto i0 = static_cast<std::size_t>(base + (L == neox ? j : 2 * j));
-        const auto i1 = static_cast<std::size_t>(base + (L == neox ? j + half : 2 * j + 1));
+        const auto [c0, c1] = pair_channels(L, c.dims, j);
+        const auto i0 = static_cast<std::size_t>(base + c0), i1 = static_cast<std::size_t>(base + c1);
         rotated[i0] = rotated[i1] = true;
         for (std::size_t i : {i0, i1}) {
           if constexpr (is_fp8_v<T>) {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "geometry_util.hpp"
 #include "simd_bounds.hpp"
 #include "test_util.hpp"
 
@@ -140,9 +141,8 @@ void expect_composition(const FrequencyTable& table, const RotaryDims& dims, con
     for (std::int64_t h = 0; h < kHeads; ++h) {
       const std::int64_t base = (t * kHeads + h) * dims.head_dim();
       for (std::int64_t j = 0; j < half; ++j) {
-        const std::int64_t first = base + dims.offset();
-        const auto i0 = static_cast<std::size_t>(first + (L == neox ? j : 2 * j));
-        const auto i1 = static_cast<std::size_t>(first + (L == neox ? j + half : 2 * j + 1));
+        const auto [c0, c1] = pair_channels(L, dims, j);
+        const auto i0 = static_cast<std::size_t>(base + c0), i1 = static_cast<std::size_t>(base + c1);
         const double bound = composition_bound<T>() * m *
                              (std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1])));
         for (std::size_t i : {i0, i1}) {
