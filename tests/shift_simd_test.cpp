@@ -2,9 +2,9 @@
 // K-shift and re-table on every SIMD path against the scalar reference:
 // both layouts, every storage type (FP8 with per-tensor and per-head
 // scales), rotary_dim 2..64 and a spread past one block of pairs, head
-// counts 1..12, unaligned, strided and head-major views, deltas of either
-// sign up to 2^31 - 1, and calls large enough to take the streaming,
-// prefetching visit order.
+// counts 1..12, unaligned, strided and head-major views, rotated slices at
+// an offset, deltas of either sign up to 2^31 - 1, and calls large enough
+// to take the streaming, prefetching visit order.
 //
 // Bound per rotated pair, with scale m (1 for a shift, m_to / m_from for a
 // re-table): simd_bounds.hpp's, as for every rotation. FP8 results may
