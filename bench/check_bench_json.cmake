@@ -2,7 +2,9 @@
 # cmake -P: run a quick subset of the benchmarks with JSON output and check
 # that every rotation case reports roofline_ratio (what scripts rely on) and
 # the default float case its speed-up over the scalar path, and a scaled
-# policy its speed relative to the default policy; that the context names the
+# policy its speed relative to the default policy; that every fused case
+# reports roofline_ratio and speedup_vs_unfused (K-shift and re-table of
+# float, bfloat16 and FP8 keys among them); that the context names the
 # CPU, compiler, flags and kernel path, and that every case but memcpy is
 # labelled with the path it ran on.
 execute_process(
@@ -61,6 +63,22 @@ foreach(i RANGE ${last})
   if(name STREQUAL "ropekit/llama3_8b/decode1/f32/neox/default")
     require_positive(${i} speedup_vs_scalar)
     set(found_speedup TRUE)
+  endif()
+  if(name MATCHES "^ropekit_fused/")
+    require_positive(${i} roofline_ratio)
+    require_positive(${i} speedup_vs_unfused)
+    list(APPEND fused_cases "${name}")
+  endif()
+endforeach()
+foreach(expected ropekit_fused/llama3_8b/decode1/f32/neox/k_shift
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/k_shift
+                 ropekit_fused/llama3_8b/decode1/fp8e4m3/neox/k_shift
+                 ropekit_fused/llama3_8b/decode1/f32/neox/retable
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/retable
+                 ropekit_fused/llama3_8b/decode1/fp8e4m3/gptj/retable)
+  string(FIND ";${fused_cases};" ";${expected};" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${expected} missing")
   endif()
 endforeach()
 if(rotations LESS 10)

@@ -273,6 +273,8 @@ void register_changing_tables(const Case& c, const scaling::LongRope& longrope) 
                                std::int64_t{4096 - c.tokens}, true);
 }
 
+#include "fused_keys-inl.hpp"  // K-shift and re-table cases (uses the helpers above)
+
 template <class F>
 void for_each_policy(const Shape& shape, F&& f) {
   const std::int64_t pairs = shape.rotary_dim / 2;
@@ -383,6 +385,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (same_channels != run.counters.end()) same_channels_[run.benchmark_name()] = same_channels->second.value;
       const auto scalar = run.counters.find("speedup_vs_scalar");
       if (scalar != run.counters.end()) scalar_speedups_[run.benchmark_name()] = scalar->second.value;
+      const auto unfused = run.counters.find("speedup_vs_unfused");
+      if (unfused != run.counters.end()) unfused_speedups_[run.benchmark_name()] = unfused->second.value;
     }
     inner_->ReportRuns(runs);
   }
@@ -452,6 +456,12 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (found != scalar_speedups_.end())
         std::fprintf(stderr, "%s: %.1fx the scalar path\n", name.c_str(), found->second);
     }
+    for (const std::string& name : order_) {
+      const auto found = unfused_speedups_.find(name);
+      if (found != unfused_speedups_.end())
+        std::fprintf(stderr, "%s: %.2f of the roofline, %.2fx the unfused calls\n", name.c_str(),
+                     ratios_.at(name), found->second);
+    }
   }
 
   static std::vector<std::string> split(const std::string& name) {
@@ -468,7 +478,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
   std::vector<std::pair<std::string, std::string>> context_;
   std::map<std::string, double> ratios_, speedups_, pass_speedups_, same_threads_, scalar_speedups_,
-      vs_default_, same_channels_;
+      vs_default_, same_channels_, unfused_speedups_;
   std::vector<std::string> order_;
 };
 
@@ -496,6 +506,7 @@ int main(int argc, char** argv) {
     register_proportional<float>(c);
     register_proportional<Eigen::bfloat16>(c);
   }
+  register_key_cases();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::vector<std::pair<std::string, std::string>> context;
