@@ -2,7 +2,8 @@
 # cmake -P: run a quick subset of the benchmarks with JSON output and check
 # that every rotation case reports roofline_ratio (what scripts rely on) and
 # the default float case its speed-up over the scalar path, and a scaled
-# policy its speed relative to the default policy; that the context names the
+# policy its speed relative to the default policy, every fused case its
+# speed-up over the unfused calls; that the context names the
 # CPU, compiler, flags and kernel path, and that every case but memcpy is
 # labelled with the path it ran on.
 execute_process(
@@ -61,6 +62,23 @@ foreach(i RANGE ${last})
   if(name STREQUAL "ropekit/llama3_8b/decode1/f32/neox/default")
     require_positive(${i} speedup_vs_scalar)
     set(found_speedup TRUE)
+  endif()
+  # Fused operations: their own roofline and the unfused sequence's time.
+  if(name MATCHES "^ropekit_fused/")
+    require_positive(${i} roofline_ratio)
+    require_positive(${i} speedup_vs_unfused)
+  endif()
+  if(name STREQUAL "ropekit_fused/llama3_8b/decode1/f32/neox/qk_norm_rope")
+    set(found_qk_norm TRUE)
+  endif()
+  if(name STREQUAL "ropekit_fused/llama3_8b/decode1/bf16/gptj/backward")
+    set(found_backward TRUE)
+  endif()
+endforeach()
+foreach(found found_qk_norm found_backward)
+  if(NOT ${found})
+    message(FATAL_ERROR "a fused case is missing (${found}): ropekit_fused/llama3_8b/decode1/f32/neox/qk_norm_rope, "
+                        "ropekit_fused/llama3_8b/decode1/bf16/gptj/backward")
   endif()
 endforeach()
 if(rotations LESS 10)

@@ -5,7 +5,9 @@
 // Case names: <impl>/<model>/<phase><tokens>/<dtype>/<layout>/<policy>
 // (impl: ropekit, ropekit_omp2, ropekit_cached (cos/sin from a CosSinCache,
 // Llama-3-8B only), naive_loop, eigen_array) and the baselines
-// inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... . Every
+// inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... ; fused
+// operations as ropekit_fused/<model>/<phase><tokens>/<dtype>/<layout>/<op>
+// with `speedup_vs_unfused` (fused_norm-inl.hpp: qk_norm_rope, backward). Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
 // pass's bytes/s on the same buffers, measured in the same case in
 // alternating rounds after the timed loop. Also in alternating rounds: the
@@ -198,6 +200,8 @@ void naive_case(benchmark::State& state, Case c, bool interleaved) {
   timed(state, run, b.bytes(), c.tokens, &pass);
 }
 
+#include "fused_norm-inl.hpp"  // fused QK-norm and backward cases (uses the helpers above)
+
 template <class F>
 void for_each_policy(const Shape& shape, F&& f) {
   const std::int64_t pairs = shape.rotary_dim / 2;
@@ -301,6 +305,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (vs_default != run.counters.end()) vs_default_[run.benchmark_name()] = vs_default->second.value;
       const auto scalar = run.counters.find("speedup_vs_scalar");
       if (scalar != run.counters.end()) scalar_speedups_[run.benchmark_name()] = scalar->second.value;
+      const auto unfused = run.counters.find("speedup_vs_unfused");
+      if (unfused != run.counters.end()) unfused_speedups_[run.benchmark_name()] = unfused->second.value;
     }
     inner_->ReportRuns(runs);
   }
@@ -362,6 +368,12 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (found != scalar_speedups_.end())
         std::fprintf(stderr, "%s: %.1fx the scalar path\n", name.c_str(), found->second);
     }
+    for (const std::string& name : order_) {
+      const auto found = unfused_speedups_.find(name);
+      if (found != unfused_speedups_.end())
+        std::fprintf(stderr, "%s: %.2f of the roofline, %.2fx the unfused calls\n", name.c_str(),
+                     ratios_.at(name), found->second);
+    }
   }
 
   static std::vector<std::string> split(const std::string& name) {
@@ -378,7 +390,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
   std::vector<std::pair<std::string, std::string>> context_;
   std::map<std::string, double> ratios_, speedups_, pass_speedups_, same_threads_, scalar_speedups_,
-      vs_default_;
+      vs_default_, unfused_speedups_;
   std::vector<std::string> order_;
 };
 
@@ -399,6 +411,7 @@ int main(int argc, char** argv) {
       register_group<Eigen::bfloat16>(c, false);
       register_group<Eigen::half>(c, false);
     }
+  register_norm_cases();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::vector<std::pair<std::string, std::string>> context;

@@ -4,6 +4,7 @@
 #define ROPEKIT_ROPEKIT_HPP
 
 #include "any_rope.hpp"
+#include "backward.hpp"
 #include "cos_sin_cache.hpp"
 #include "dims.hpp"
 #include "eigen_view.hpp"
@@ -14,6 +15,7 @@
 #include "layout.hpp"
 #include "parallel.hpp"
 #include "positions.hpp"
+#include "qk_norm.hpp"
 #include "rope.hpp"
 #include "rotate.hpp"
 #include "scaling/default.hpp"

@@ -83,6 +83,14 @@ void check_stream(const Stream& st, const StreamNames& names, const RotaryDims& 
     if (st.norm.weight == nullptr) fail("norm weight", "nullptr", "must point to head_dim floats");
     if (!(std::isfinite(st.norm.eps) && st.norm.eps >= 0.0f))
       fail("norm eps", st.norm.eps, "must be finite and not negative");
+    // The kernels take a head's norm factor from its input as they reach
+    // the first block of pairs; in place, a second block would find that
+    // input already overwritten.
+    if (Stream::in_place && dims.pairs() > kPairBlock)
+      fail("rotary_dim", dims.rotary_dim(),
+           "must be at most " + std::to_string(2 * kPairBlock) +
+               " when normalising in place (the norm and the rotation of a head run in one "
+               "block of " + std::to_string(kPairBlock) + " pairs)");
   }
 }
 

@@ -61,20 +61,23 @@ inline void cos_sin(const AngleTable& table, const double (&position_by_axis)[Po
 
 // One head's channels as the reference reads and writes them: widened (FP8
 // codes times their scale, in float as stored values are defined), RMS-
-// normalised in float with a factor from a double sum, and stored rounded
-// once (FP8: divided by its scale in float first). C is double for double
-// storage, float otherwise.
+// normalised with a factor from a double sum (in float; in double for double
+// storage), and stored rounded once (FP8: divided by its scale in float
+// first). C is double for double storage, float otherwise.
 template <class C, class S, class D>
 struct ScalarHead {
   const S* src;
   D* dst;
   float src_scale, dst_scale;
   const NormSpec* norm;  // nullptr: no normalisation
-  float r;
+  C r;
 
   C load(std::int64_t c) const {
     if constexpr (std::is_same_v<C, double>) {
-      return static_cast<double>(src[c]);
+      double v = static_cast<double>(src[c]);
+      if (norm != nullptr)
+        v = (v * r) * (static_cast<double>(norm->weight[c]) + (norm->plus_one ? 1.0 : 0.0));
+      return v;
     } else {
       float v = static_cast<float>(src[c]);
       if constexpr (is_fp8_v<S>) v *= src_scale;
@@ -89,8 +92,7 @@ struct ScalarHead {
 };
 
 template <class C, class S, class D>
-inline float reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t head_dim,
-                                  float eps) {
+inline C reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t head_dim, float eps) {
   ScalarHead<C, S, D> raw = head;
   raw.norm = nullptr;
   double sum = 0.0;
@@ -98,7 +100,7 @@ inline float reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t 
     const double x = static_cast<double>(raw.load(c));
     sum += x * x;
   }
-  return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
+  return static_cast<C>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
 }
 
 // One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
@@ -109,7 +111,7 @@ inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t
   using S = typename Stream::source_value;
   using D = typename Stream::destination_value;
   for (std::int64_t h = 0; h < st.src.heads(); ++h) {
-    ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, 1.0f};
+    ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, C(1)};
     if constexpr (Stream::in_place) {
       head.dst = const_cast<D*>(head.src);
       head.dst_scale = head.src_scale;
