@@ -81,7 +81,7 @@ void norm_case(benchmark::State& state, Case c, bool backward) {
       q_weight[i] = 0.75f + 0.5f * static_cast<float>(i % 7) / 7.0f;
       k_weight[i] = 1.25f - 0.5f * static_cast<float>(i % 5) / 5.0f;
     }
-    const ropekit::QkNorm norm{q_weight.data(), k_weight.data(), 1e-6, ropekit::NormWeight::multiply};
+    const ropekit::QkNorm norm{q_weight, k_weight, 1e-6, ropekit::NormWeight::multiply};
     const ropekit::Rope<scaling::Default, L> rope(dims, scaling::Default(c.shape->base));
     auto fused = [&] { ropekit::apply_qk_norm(rope, q, k, positions, norm); };
     timed(state, fused, b.bytes(), c.tokens, &pass);

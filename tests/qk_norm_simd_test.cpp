@@ -127,7 +127,7 @@ void compare(Isa isa, const AnyPolicy& policy, const RotaryDims& dims, Layout la
                std::to_string(d) + " heads=" + std::to_string(heads) + " placement=" +
                std::to_string(static_cast<int>(placement)));
   const auto w = norm_weights(d, kind, 31);
-  const HeadNorm norm{w.data(), kEps, kind};
+  const HeadNorm norm{w, kEps, kind};
   const auto x = norm_input<T>(kTokens, heads, d, 32, scale);
   const Placed g = placed(placement, heads, d);
   const auto input = scatter(x, g, heads, d);
@@ -205,6 +205,34 @@ TEST_F(QkNormSimd, EveryPolicyAndKind) {
             64);
 }
 
+// Heads rotating in more than one block of pairs (rotary_dim > 512): each
+// head's norm factor must come from its input before any of it is written,
+// in place too; and more heads than the kernels keep factors for at once.
+TEST_F(QkNormSimd, WideHeadsAndManyHeads) {
+  for (Isa isa : simd_paths())
+    for (Layout layout : {Layout::half_split, Layout::interleaved}) {
+      for (auto [head_dim, rotary_dim] : {std::pair{514, 514}, std::pair{640, 640}, std::pair{1100, 1026}})
+        for_each_storage([&](auto type, float scale) {
+          compare<decltype(type)>(isa, s::Yarn(4.0, 4096, 1e6), RotaryDims(head_dim, rotary_dim), layout, 3,
+                                  Placement::contiguous, NormWeight::one_plus, scale);
+        });
+      compare<float>(isa, s::Default(10000.0), RotaryDims(1040, 1024), layout, 70, Placement::padded_strides,
+                     NormWeight::multiply);
+      compare<Eigen::bfloat16>(isa, s::Default(10000.0), RotaryDims(128), layout, 70, Placement::head_major,
+                               NormWeight::multiply);
+    }
+}
+
+// Gemma 4's vision tower: two half-split parts per head.
+TEST_F(QkNormSimd, HalfSplitParts) {
+  for (Isa isa : simd_paths())
+    for (auto [head_dim, rotary_dim] : {std::pair{72, 72}, std::pair{1152, 1152}})
+      for_each_storage([&](auto type, float scale) {
+        compare<decltype(type)>(isa, s::Vision2d::gemma4(10000.0), RotaryDims(head_dim, rotary_dim),
+                                Layout::half_split, 3, Placement::contiguous, NormWeight::multiply, scale);
+      });
+}
+
 TEST_F(QkNormSimd, UnalignedStridedAndHeadMajorViews) {
   for (Isa isa : simd_paths())
     for (Placement p : {Placement::unaligned, Placement::padded_strides, Placement::head_major})
@@ -225,7 +253,7 @@ void expect_head_scaled_fp8(Isa isa, Layout layout) {
   const RotaryDims dims(d, 64);
   const float scales[heads] = {0.015625f, 0.25f, 3.0f, 0.0078125f};
   const auto w = norm_weights(d, NormWeight::multiply, 33);
-  const HeadNorm norm{w.data(), kEps, NormWeight::multiply};
+  const HeadNorm norm{w, kEps, NormWeight::multiply};
   const auto values = norm_input<float>(kTokens, heads, d, 34);
   std::vector<F> x(values.size());
   std::vector<float> wide(values.size());
@@ -261,7 +289,7 @@ void expect_streaming_matches_pieces(Isa isa, Layout layout) {
   constexpr std::int64_t tokens = 4096, q_heads = 4, k_heads = 2, d = 90;
   const RotaryDims dims(d, 84);
   const auto wq = norm_weights(d, NormWeight::multiply, 35), wk = norm_weights(d, NormWeight::multiply, 36);
-  const QkNorm norm{wq.data(), wk.data(), kEps, NormWeight::multiply};
+  const QkNorm norm{wq, wk, kEps, NormWeight::multiply};
   const auto q0 = norm_input<T>(tokens, q_heads, d, 37), k0 = norm_input<T>(tokens, k_heads, d, 38);
   const Positions positions = Positions::starting_at(2147479000);
   const AnyRope rope(dims, layout, s::Linear(4.0, 500000.0));

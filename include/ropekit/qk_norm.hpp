@@ -23,6 +23,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 #include "any_rope.hpp"
 #include "detail/execute.hpp"
@@ -43,11 +44,22 @@ enum class NormWeight {
   one_plus,  ///< `x * r * (1 + w)`: Gemma3RMSNorm (Gemma 2/3 store w - 1)
 };
 
+/// One tensor's norm weights: `size` floats at `data`, one per channel of a
+/// head (size must equal head_dim). Converts from a std::vector<float>.
+struct NormWeights {
+  const float* data = nullptr;
+  std::int64_t size = 0;
+  NormWeights() = default;
+  NormWeights(const float* weights, std::int64_t count) noexcept : data(weights), size(count) {}
+  NormWeights(const std::vector<float>& weights) noexcept  // implicit on purpose
+      : data(weights.data()), size(static_cast<std::int64_t>(weights.size())) {}
+};
+
 /// The RMSNorm of one tensor's heads: `head_dim` float weights (convert a
 /// bfloat16 checkpoint's weight once, at load), and eps (`rms_norm_eps`; it
 /// is added in float, as PyTorch adds it to a float32 tensor).
 struct HeadNorm {
-  const float* weight = nullptr;
+  NormWeights weight;
   double eps = 1e-6;
   NormWeight kind = NormWeight::multiply;
 };
@@ -55,8 +67,8 @@ struct HeadNorm {
 /// q_norm and k_norm of one attention layer (one weight vector each, shared
 /// by every head of that tensor; one eps, as the models configure it).
 struct QkNorm {
-  const float* q_weight = nullptr;
-  const float* k_weight = nullptr;
+  NormWeights q_weight;
+  NormWeights k_weight;
   double eps = 1e-6;
   NormWeight kind = NormWeight::multiply;
 };
@@ -64,14 +76,19 @@ struct QkNorm {
 namespace detail {
 
 // The kernels' NormSpec for `weight`, rejecting what they cannot take.
-inline NormSpec norm_spec(const float* weight, double eps, NormWeight kind, const char* weight_name) {
-  if (weight == nullptr) fail(weight_name, "nullptr", "must point to head_dim floats");
-  if (!(std::isfinite(eps) && eps >= 0.0 &&
-        eps <= static_cast<double>(std::numeric_limits<float>::max())))
-    fail("norm.eps", eps, "must be finite, not negative and representable as a float");
+inline NormSpec norm_spec(const NormWeights& weight, double eps, NormWeight kind,
+                          const char* weight_name, const RotaryDims& dims) {
+  if (weight.data == nullptr) fail(weight_name, "nullptr", "must point to head_dim floats");
+  if (weight.size != dims.head_dim())
+    fail((std::string(weight_name) + ".size").c_str(), weight.size,
+         "must equal head_dim = " + std::to_string(dims.head_dim()));
+  if (!(std::isfinite(eps) && eps > 0.0 &&
+        eps <= static_cast<double>(std::numeric_limits<float>::max()) &&
+        static_cast<float>(eps) > 0.0f))
+    fail("norm.eps", eps, "must be finite, positive and representable as a float");
   if (kind != NormWeight::multiply && kind != NormWeight::one_plus)
     fail("norm.kind", static_cast<int>(kind), "must be NormWeight::multiply or NormWeight::one_plus");
-  return NormSpec{weight, static_cast<float>(eps), kind == NormWeight::one_plus};
+  return NormSpec{weight.data, static_cast<float>(eps), kind == NormWeight::one_plus};
 }
 
 // f(integral_constant<Layout, L>) for a layout chosen at run time.
@@ -91,8 +108,8 @@ using NormStream = Stream<HeadView<T>, InPlace, true, true>;
 template <class Tag, Layout L, class Source, class T>
 void run_qk_norm(const Source& source, const RotaryDims& dims, HeadView<T> q, HeadView<T> k,
                  const Positions& positions, const QkNorm& norm) {
-  const NormSpec q_spec = norm_spec(norm.q_weight, norm.eps, norm.kind, "norm.q_weight");
-  const NormSpec k_spec = norm_spec(norm.k_weight, norm.eps, norm.kind, "norm.k_weight");
+  const NormSpec q_spec = norm_spec(norm.q_weight, norm.eps, norm.kind, "norm.q_weight", dims);
+  const NormSpec k_spec = norm_spec(norm.k_weight, norm.eps, norm.kind, "norm.k_weight", dims);
   const StreamNames names[] = {{"q", "q"}, {"k", "k"}};
   execute_streams<Tag, L>(
       source, dims, positions, 1,
@@ -103,7 +120,7 @@ void run_qk_norm(const Source& source, const RotaryDims& dims, HeadView<T> q, He
 template <class Tag, Layout L, class Source, class T>
 void run_head_norm(const Source& source, const RotaryDims& dims, HeadView<T> x,
                    const Positions& positions, const HeadNorm& norm) {
-  const NormSpec spec = norm_spec(norm.weight, norm.eps, norm.kind, "norm.weight");
+  const NormSpec spec = norm_spec(norm.weight, norm.eps, norm.kind, "norm.weight", dims);
   const StreamNames names[] = {{"x", "x"}};
   execute_streams<Tag, L>(source, dims, positions, 1,
                           std::make_tuple(NormStream<T>{x, InPlace{}, spec}), names);
@@ -115,8 +132,8 @@ void run_head_norm(const Source& source, const RotaryDims& dims, HeadView<T> x,
 /// `norm.k_weight`, then rotates both as `rope.apply(q, k, positions)` does
 /// (a length-dependent policy advances its state the same way), in one pass
 /// and in place. Every storage type; double is normalised and rotated in
-/// double. `rotary_dim` may be at most 512; channels past it (partial
-/// rotary) are normalised and not rotated.
+/// double. Channels outside the rotated slice (partial rotary) are
+/// normalised and not rotated.
 template <class Policy, Layout L, class T, class Tag = detail::native_tag>
 void apply_qk_norm(const Rope<Policy, L>& rope, HeadView<T> q, HeadView<T> k,
                    const Positions& positions, const QkNorm& norm) {

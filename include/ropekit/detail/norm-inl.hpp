@@ -81,30 +81,36 @@ struct WeightedAngles {
   alignas(64) float as[kPairBlock + 2 * ops::kF];
 };
 
-// Half-split pairs [0, n) whose first channels start at x1 and partners at x2.
+// Half-split pairs [0, n) whose first channels start at x1 and partners at
+// x2, into entries [at, at + n) of `out` (then zeros to a whole vector).
 inline void weigh_half_split(const NormSpec& norm, std::int64_t x1, std::int64_t x2, std::int64_t n,
-                             const float* c, const float* s, WeightedAngles& out) {
+                             const float* c, const float* s, WeightedAngles& out,
+                             std::int64_t at) {
   using vf = typename ops::vf;
   const float bias = norm.plus_one ? 1.0f : 0.0f;
   const vf bias_v = ops::set1(bias);
+  float* ac = out.ac + at;
+  float* bs = out.bs + at;
+  float* bc = out.bc + at;
+  float* as = out.as + at;
   std::int64_t i = 0;
   for (; i + ops::kF <= n; i += ops::kF) {
     const vf wa = ops::add(ops::load(norm.weight + x1 + i), bias_v);
     const vf wb = ops::add(ops::load(norm.weight + x2 + i), bias_v);
     const vf cv = ops::load(c + i), sv = ops::load(s + i);
-    ops::store(out.ac + i, ops::mul(wa, cv));
-    ops::store(out.bs + i, ops::mul(wb, sv));
-    ops::store(out.bc + i, ops::mul(wb, cv));
-    ops::store(out.as + i, ops::mul(wa, sv));
+    ops::store(ac + i, ops::mul(wa, cv));
+    ops::store(bs + i, ops::mul(wb, sv));
+    ops::store(bc + i, ops::mul(wb, cv));
+    ops::store(as + i, ops::mul(wa, sv));
   }
   for (; i < n; ++i) {
     const float wa = norm.weight[x1 + i] + bias, wb = norm.weight[x2 + i] + bias;
-    out.ac[i] = wa * c[i];
-    out.bs[i] = wb * s[i];
-    out.bc[i] = wb * c[i];
-    out.as[i] = wa * s[i];
+    ac[i] = wa * c[i];
+    bs[i] = wb * s[i];
+    bc[i] = wb * c[i];
+    as[i] = wa * s[i];
   }
-  for (; i % ops::kF != 0; ++i) out.ac[i] = out.bs[i] = out.bc[i] = out.as[i] = 0.0f;
+  for (; i % ops::kF != 0; ++i) ac[i] = bs[i] = bc[i] = as[i] = 0.0f;
 }
 
 // Interleaved channels [x, x + channels) with c2/s2 expanded per channel.
@@ -127,10 +133,14 @@ inline void weigh_interleaved(const NormSpec& norm, std::int64_t x, std::int64_t
 }
 
 // The rotation of one normalised half-split head: pairs (x1 + i, x2 + i),
-// i in [0, n), read through `io` (widened, FP8 scaled, not yet normalised).
+// i in [0, n), read through `io` (widened, FP8 scaled, not yet normalised),
+// with weighted angles from entry `at` of `weighted`.
 template <bool kPrefetch, class IO>
 inline void rotate_normalised_half_split(const IO& io, std::int64_t x1, std::int64_t x2, std::int64_t n,
-                                         const WeightedAngles& w, float r) {
+                                         const WeightedAngles& weighted, std::int64_t at, float r) {
+  const struct {
+    const float *ac, *bs, *bc, *as;
+  } w{weighted.ac + at, weighted.bs + at, weighted.bc + at, weighted.as + at};
   using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
   using D = std::remove_pointer_t<decltype(io.dst)>;
   using vf = typename ops::vf;
@@ -217,38 +227,116 @@ inline void rotate_normalised_interleaved(const IO& io, std::int64_t x, std::int
   }
 }
 
-// Every head of a normalising stream for token t, pairs [j0, j0 + n): the
-// channels that do not rotate are normalised with the first block, the
-// rotated ones rotated with the weights folded into cos/sin. One block per
-// head only, in place (execute.hpp rejects wider rotations).
+// Heads [h0, h1) of a normalising stream for token t, pairs [j0, j0 + n),
+// with their norm factors (factors[h - h0]) or, when `factors` is null,
+// factors taken here from each head as it comes (one block per head only:
+// in place, a later block would find its input overwritten). The channels
+// that do not rotate are normalised with the first block, the rotated ones
+// rotated with the weights folded into cos/sin.
 template <Layout L, bool kPrefetch, class Stream>
 inline void process_normalised(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
                                std::int64_t n, const float* c, const float* s, const float* c2,
-                               const float* s2) {
-  const std::int64_t x = L == Layout::half_split ? g.offset + j0 : g.offset + 2 * j0;
+                               const float* s2, std::int64_t h0, std::int64_t h1,
+                               const float* factors) {
   WeightedAngles weighted;
-  if constexpr (L == Layout::half_split) weigh_half_split(st.norm, x, x + g.half, n, c, s, weighted);
-  else weigh_interleaved(st.norm, x, 2 * n, c2, s2, weighted);
-  float factors[kNormAhead];
-  for (std::int64_t h = 0; h < kNormAhead; ++h) factors[h] = norm_factor(g, st, t, h);
-  for (std::int64_t h = 0; h < st.src.heads(); ++h) {
+  const std::int64_t x = g.offset + 2 * j0;  // interleaved
+  if constexpr (L == Layout::half_split) {
+    for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {
+      weigh_half_split(st.norm, x1, x1 + g.half, count, c + i, s + i, weighted, i);
+    });
+  } else {
+    weigh_interleaved(st.norm, x, 2 * n, c2, s2, weighted);
+  }
+  float ahead[kNormAhead];
+  if (factors == nullptr)
+    for (std::int64_t h = 0; h < kNormAhead; ++h) ahead[h] = norm_factor(g, st, t, h0 + h);
+  for (std::int64_t h = h0; h < h1; ++h) {
     auto io = head_io(st, t, h);
-    io.r = factors[h % kNormAhead];
-    factors[h % kNormAhead] = norm_factor(g, st, t, h + kNormAhead);
+    if (factors != nullptr) {
+      io.r = factors[h - h0];
+    } else {
+      io.r = ahead[(h - h0) % kNormAhead];
+      ahead[(h - h0) % kNormAhead] = norm_factor(g, st, t, h + kNormAhead);
+    }
     if (j0 == 0) {
-      const std::int64_t rotated_end =
-          L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
+      const std::int64_t rotated_end = L == Layout::half_split
+                                           ? g.offset + g.parts * g.half + g.pairs
+                                           : g.offset + 2 * g.pairs;
       copy_channels(io, 0, g.offset);
-      if (L == Layout::half_split) copy_channels(io, g.offset + g.pairs, g.offset + g.half);
+      if (L == Layout::half_split && g.pairs < g.half)
+        copy_channels(io, g.offset + g.pairs, g.offset + g.half);
       copy_channels(io, rotated_end, g.head_dim);
     }
     using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
     using D = std::remove_pointer_t<decltype(io.dst)>;
     const HeadIO<S, D, false> raw{io.src, io.dst, io.src_next_token, io.src_scale, io.dst_scale,
                                   1.0f, nullptr, 0.0f};
-    if constexpr (L == Layout::half_split)
-      rotate_normalised_half_split<kPrefetch>(raw, x, x + g.half, n, weighted, io.r);
-    else
+    if constexpr (L == Layout::half_split) {
+      for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {
+        rotate_normalised_half_split<kPrefetch>(raw, x1, x1 + g.half, count, weighted, i, io.r);
+      });
+    } else {
       rotate_normalised_interleaved<kPrefetch>(raw, x, 2 * n, weighted, io.r, j0 == 0);
+    }
+  }
+}
+
+// Defined in kernel-inl.hpp, after this file.
+template <Layout L, bool kPrefetch, class Stream>
+inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
+                    std::int64_t n, const float* c, const float* s, const float* c2,
+                    const float* s2);
+
+// Heads whose norm factors one pass over a token's blocks keeps.
+inline constexpr std::int64_t kNormHeadChunk = 64;
+
+// One stream, token t, block [j0, j0 + n), heads [h0, h0 + kNormHeadChunk)
+// of a job that keeps norm factors across blocks: a normalising stream takes
+// the chunk's factors with the first block, before writing any of it.
+template <Layout L, bool kPrefetch, class Stream>
+inline void process_chunk(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
+                          std::int64_t n, const BlockAngles<L>& a, std::int64_t h0,
+                          float* factors) {
+  if constexpr (Stream::normalises && Stream::rotates) {
+    const std::int64_t h1 =
+        h0 + kNormHeadChunk < st.src.heads() ? h0 + kNormHeadChunk : st.src.heads();
+    if (j0 == 0)
+      for (std::int64_t h = h0; h < h1; ++h) factors[h - h0] = norm_factor(g, st, t, h);
+    if (h0 < h1)
+      process_normalised<L, kPrefetch>(g, st, t, j0, n, a.c, a.s, a.c2, a.s2, h0, h1, factors);
+  } else if (h0 == 0) {
+    process<L, kPrefetch>(g, st, t, j0, n, a.c, a.s, a.c2, a.s2);
+  }
+}
+
+// Tokens [begin, end) of a job with a normalising stream whose heads rotate
+// in more than one block of pairs (rotary_dim > 2 * kPairBlock): chunks of
+// heads run through every block, so that each head's factor comes from its
+// input before any of it is written. Angles are formed once per chunk: once
+// per token unless a stream has more than kNormHeadChunk heads.
+template <Layout L, bool kPrefetch, class... Streams>
+inline void run_tokens_normalised(const Job<Streams...>& job, std::int64_t begin,
+                                  std::int64_t end) {
+  const Geometry& g = job.geometry;
+  std::int64_t heads = 0;
+  std::apply([&](const auto&... st) { ((heads = st.src.heads() > heads ? st.src.heads() : heads), ...); },
+             job.streams);
+  BlockAngles<L> angles;
+  float factors[sizeof...(Streams)][kNormHeadChunk];
+  for (std::int64_t t = begin; t < end; ++t) {
+    double position_by_axis[Positions::kMaxAxes];
+    token_positions(job.positions, t, position_by_axis);
+    for (std::int64_t h0 = 0; h0 < heads; h0 += kNormHeadChunk) {
+      for (std::int64_t j0 = 0; j0 < g.pairs; j0 += kPairBlock) {
+        const std::int64_t n = g.pairs - j0 < kPairBlock ? g.pairs - j0 : kPairBlock;
+        angles.form(job, t, position_by_axis, j0, n);
+        std::apply(
+            [&](const auto&... st) {
+              std::size_t i = 0;
+              ((process_chunk<L, kPrefetch>(g, st, t, j0, n, angles, h0, factors[i]), ++i), ...);
+            },
+            job.streams);
+      }
+    }
   }
 }

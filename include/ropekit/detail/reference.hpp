@@ -103,24 +103,71 @@ inline C reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t head
   return static_cast<C>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
 }
 
-// One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
-// that do not rotate too (once, with the first block) where it writes them.
-template <Layout L, class C, class Stream>
-inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
-                             std::int64_t n, const C* c, const C* s) {
+// The channels of pair j: interleaved (offset + 2j, offset + 2j + 1);
+// half-split, in part p = j / (pairs / parts) of 2 * half channels,
+// (offset + 2 * half * p + i, ... + half), i = j mod (pairs / parts).
+template <Layout L>
+inline void reference_pair(const Geometry& g, std::int64_t j, std::int64_t& first,
+                           std::int64_t& second) {
+  if (L == Layout::interleaved) {
+    first = g.offset + 2 * j;
+    second = first + 1;
+    return;
+  }
+  const std::int64_t part_pairs = g.pairs / g.parts;
+  first = g.offset + 2 * g.half * (j / part_pairs) + j % part_pairs;
+  second = first + g.half;
+}
+
+// Whether channel ch of a head rotates (is in some pair).
+template <Layout L>
+inline bool reference_rotates(const Geometry& g, std::int64_t ch) {
+  const std::int64_t rel = ch - g.offset;
+  if (L == Layout::interleaved) return rel >= 0 && rel < 2 * g.pairs;
+  if (rel < 0 || rel >= 2 * g.half * g.parts) return false;
+  return rel % (2 * g.half) % g.half < g.pairs / g.parts;
+}
+
+// Head h of token t of a stream, as the reference reads and writes it.
+template <class C, class Stream>
+inline auto reference_head(const Stream& st, std::int64_t t, std::int64_t h) {
   using S = typename Stream::source_value;
   using D = typename Stream::destination_value;
-  for (std::int64_t h = 0; h < st.src.heads(); ++h) {
-    ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, C(1)};
-    if constexpr (Stream::in_place) {
-      head.dst = const_cast<D*>(head.src);
-      head.dst_scale = head.src_scale;
-    } else {
-      head.dst = st.dst.head(t, h);
-      head.dst_scale = st.dst.scale(h);
-    }
+  ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, C(1)};
+  if constexpr (Stream::in_place) {
+    head.dst = const_cast<D*>(head.src);
+    head.dst_scale = head.src_scale;
+  } else {
+    head.dst = st.dst.head(t, h);
+    head.dst_scale = st.dst.scale(h);
+  }
+  return head;
+}
+
+// Heads whose norm factors the reference keeps across a token's blocks.
+inline constexpr std::int64_t kReferenceHeadChunk = 64;
+
+// One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
+// that do not rotate too (once, with the first block) where it writes them.
+// A normalising stream does heads [h0, h0 + kReferenceHeadChunk) with the
+// norm factors `factors`, taken with the first block before any write (in
+// place, later blocks read channels already written); others do every head
+// when h0 is 0.
+template <Layout L, class C, class Stream>
+inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
+                             std::int64_t n, const C* c, const C* s, std::int64_t h0,
+                             C* factors) {
+  std::int64_t h1 = h0 == 0 ? st.src.heads() : 0;
+  if constexpr (Stream::normalises) {
+    h1 = h0 + kReferenceHeadChunk < st.src.heads() ? h0 + kReferenceHeadChunk : st.src.heads();
+    if (j0 == 0)
+      for (std::int64_t h = h0; h < h1; ++h)
+        factors[h - h0] = reference_rms_factor(reference_head<C>(st, t, h), g.head_dim, st.norm.eps);
+  }
+  for (std::int64_t h = h0; h < h1; ++h) {
+    auto head = reference_head<C>(st, t, h);
     if constexpr (Stream::normalises) {
-      head.r = reference_rms_factor(head, g.head_dim, st.norm.eps);
+      head.r = factors[h - h0];
       head.norm = &st.norm;
     }
     if (!Stream::rotates) {
@@ -128,22 +175,12 @@ inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t
         for (std::int64_t ch = 0; ch < g.head_dim; ++ch) head.store(ch, head.load(ch));
       continue;
     }
-    if ((!Stream::in_place || Stream::normalises) && j0 == 0) {
-      const std::int64_t rotated_end =
-          L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
-      for (std::int64_t ch = 0; ch < g.head_dim; ++ch) {
-        const bool rotated =
-            L == Layout::half_split
-                ? (ch >= g.offset && ch < g.offset + g.pairs) ||
-                      (ch >= g.offset + g.half && ch < rotated_end)
-                : ch >= g.offset && ch < rotated_end;
-        if (!rotated) head.store(ch, head.load(ch));
-      }
-    }
-    using offsets = pair_offsets<L>;
+    if ((!Stream::in_place || Stream::normalises) && j0 == 0)
+      for (std::int64_t ch = 0; ch < g.head_dim; ++ch)
+        if (!reference_rotates<L>(g, ch)) head.store(ch, head.load(ch));
     for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t first = g.offset + offsets::first(j0 + i, g.half);
-      const std::int64_t second = g.offset + offsets::second(j0 + i, g.half);
+      std::int64_t first = 0, second = 0;
+      reference_pair<L>(g, j0 + i, first, second);
       const double a = static_cast<double>(head.load(first));
       const double b = static_cast<double>(head.load(second));
       const double ci = static_cast<double>(c[i]);
@@ -166,10 +203,19 @@ struct kernel {
     const Geometry& g = job.geometry;
     C c_block[kPairBlock];
     C s_block[kPairBlock];
+    std::int64_t norm_heads = 0;  // a normalising stream's most heads
+    std::apply(
+        [&](const auto&... st) {
+          ((norm_heads = st.normalises && st.src.heads() > norm_heads ? st.src.heads() : norm_heads),
+           ...);
+        },
+        job.streams);
+    C factors[sizeof...(Streams)][kReferenceHeadChunk];
     for (std::int64_t t = begin; t < end; ++t) {
       double position_by_axis[Positions::kMaxAxes];
       token_positions(job.positions, t, position_by_axis);
       const std::int64_t blocks = g.pairs == 0 ? 1 : (g.pairs + kPairBlock - 1) / kPairBlock;
+      for (std::int64_t h0 = 0; h0 == 0 || h0 < norm_heads; h0 += kReferenceHeadChunk)
       for (std::int64_t block = 0; block < blocks; ++block) {
         const std::int64_t j0 = block * kPairBlock;
         const std::int64_t n = g.pairs - j0 < kPairBlock ? g.pairs - j0 : kPairBlock;
@@ -184,9 +230,28 @@ struct kernel {
         }
         if (c == c_block) cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
         std::apply(
-            [&](const auto&... stream) { (reference_stream<L>(g, stream, t, j0, n, c, s), ...); },
+            [&](const auto&... stream) {
+              std::size_t i = 0;
+              ((reference_stream<L>(g, stream, t, j0, n, c, s, h0, factors[i]), ++i), ...);
+            },
             job.streams);
       }
+    }
+  }
+
+  // Quarter turns of ω_j · x^(-j/k) from those of ω_j (see the SIMD
+  // kernels' version), here straight from the definition in long double.
+  // Rope only builds decode-step tables on SIMD paths; this keeps every path
+  // able to.
+  static void geometric_quarters(const double* q0_head, const double* q0_tail,
+                                 std::int64_t pairs, dd x, std::int64_t k, double* head,
+                                 double* tail) {
+    const long double xl = static_cast<long double>(x.hi) + static_cast<long double>(x.lo);
+    for (std::int64_t j = 0; j < pairs; ++j) {
+      const long double q = (static_cast<long double>(q0_head[j]) + q0_tail[j]) *
+                            std::pow(xl, -static_cast<long double>(j) / static_cast<long double>(k));
+      head[j] = static_cast<double>(q);
+      tail[j] = static_cast<double>(q - static_cast<long double>(head[j]));
     }
   }
 
