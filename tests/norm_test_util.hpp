@@ -127,12 +127,14 @@ NormedTensor normed(const std::vector<T>& x, std::int64_t head_dim, const float*
 }
 
 /// The partner channel of channel c of a head, or -1 when c does not rotate.
+/// Half-split heads may rotate in `parts` runs of 2 * pairs / parts channels.
 inline std::int64_t partner(const ropekit::RotaryDims& dims, ropekit::Layout layout,
-                            std::int64_t c) {
-  const std::int64_t pairs = dims.pairs();
-  if (c >= dims.rotary_dim()) return -1;
-  if (layout == ropekit::Layout::interleaved) return c ^ 1;
-  return c < pairs ? c + pairs : c - pairs;
+                            std::int64_t c, std::int64_t parts = 1) {
+  const std::int64_t rel = c - dims.offset();
+  if (rel < 0 || rel >= dims.rotary_dim()) return -1;
+  if (layout == ropekit::Layout::interleaved) return dims.offset() + (rel ^ 1);
+  const std::int64_t half = dims.pairs() / parts;
+  return rel % (2 * half) < half ? c + half : c - half;
 }
 
 /// The bound of a comparison, per channel: rotated channels get
@@ -142,6 +144,7 @@ inline std::int64_t partner(const ropekit::RotaryDims& dims, ropekit::Layout lay
 struct NormBound {
   double rotated, passed, absolute;
   const std::vector<double>* head_rel;  // nullptr: none
+  std::int64_t parts = 1;               // half-split runs per head (see partner)
 };
 
 /// Asserts |actual - expected| within the bound on every channel and
@@ -157,7 +160,7 @@ double expect_within(const std::vector<T>& actual, const std::vector<double>& ex
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const auto c = static_cast<std::int64_t>(i % static_cast<std::size_t>(d));
     const std::size_t head = i / static_cast<std::size_t>(d);
-    const std::int64_t p = partner(dims, layout, c);
+    const std::int64_t p = partner(dims, layout, c, bound.parts);
     const double magnitude =
         p < 0 ? std::fabs(y[i]) : m * (std::fabs(y[i]) + std::fabs(y[i - static_cast<std::size_t>(c) + static_cast<std::size_t>(p)]));
     const double own = bound.head_rel != nullptr ? (*bound.head_rel)[head] : 0.0;

@@ -114,6 +114,11 @@ std::vector<T> fused(Isa isa, const AnyPolicy& policy, const RotaryDims& dims, L
   return buffer;
 }
 
+// Half-split runs per head of a Rope's table (Gemma 4's vision tower: 2).
+std::int64_t parts_of(const AnyRope& rope) {
+  return detail::TableAccess::angles(rope.table()).shape.half_split_parts;
+}
+
 // Largest float SIMD-against-scalar difference seen, in units of 2^-24 of
 // the magnitude (printed for the record).
 double g_float_worst = 0.0;
@@ -152,7 +157,8 @@ void compare(Isa isa, const AnyPolicy& policy, const RotaryDims& dims, Layout la
   const double narrow = 2 * narrow_roundoff<T>();
   const double worst =
       expect_within(gather(simd, g, heads, d), expected, n.exact, dims, layout, m,
-                    NormBound{12 * kU + narrow, 6 * kU + narrow, 2 * narrow_spacing<T>() * scale, nullptr},
+                    NormBound{12 * kU + narrow, 6 * kU + narrow, 2 * narrow_spacing<T>() * scale, nullptr,
+                              layout == Layout::half_split ? parts_of(AnyRope(dims, layout, policy)) : 1},
                     scale, "simd against scalar");
   if (std::is_same_v<T, float>) g_float_worst = std::max(g_float_worst, worst / kU);
 }
