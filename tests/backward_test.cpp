@@ -218,19 +218,6 @@ TEST(Backward, EveryFormAgrees) {
   expect_every_form_agrees<Layout::interleaved>();
 }
 
-template <class T>
-double narrow_roundoff() {
-  if constexpr (std::is_same_v<T, float>) return 0.0;
-  else if constexpr (std::is_same_v<T, float8_e4m3fn>) return 0x1p-4;
-  else if constexpr (std::is_same_v<T, float8_e5m2>) return 0x1p-3;
-  else return unit_roundoff<T>();
-}
-template <class T>
-double narrow_spacing() {
-  if constexpr (std::is_same_v<T, float8_e4m3fn>) return 0x1p-9;
-  else if constexpr (std::is_same_v<T, float8_e5m2>) return 0x1p-16;
-  else return subnormal_spacing<T>();
-}
 
 template <class T>
 std::vector<T> backward_on(Isa isa, const AnyRope& fresh, std::vector<T> g, float scale) {
@@ -263,7 +250,7 @@ void expect_simd_matches_scalar(Isa isa, const AnyRope& rope, float scale) {
   const double m = rope.table_for_length(kIds[kTokens - 1] + 1).attention_factor();
   const double narrow = 2 * narrow_roundoff<T>();
   expect_within(simd, expected, input, dims, rope.layout(), m,
-                NormBound{4 * 0x1p-24 + narrow, 0.0, 2 * narrow_spacing<T>() * scale, nullptr}, scale,
+                NormBound{4 * 0x1p-24 + narrow, 0.0, 2 * storage_spacing<T>() * scale, nullptr}, scale,
                 "simd against scalar");
   if constexpr (!std::is_same_v<T, float>) {
     // The same path on the stored values in float, rounded once.

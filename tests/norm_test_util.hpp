@@ -126,6 +126,25 @@ NormedTensor normed(const std::vector<T>& x, std::int64_t head_dim, const float*
   return n;
 }
 
+/// Unit roundoff and subnormal spacing of every storage type, FP8 included.
+template <class T>
+double storage_roundoff() {
+  if constexpr (std::is_same_v<T, ropekit::float8_e4m3fn>) return 0x1p-4;
+  else if constexpr (std::is_same_v<T, ropekit::float8_e5m2>) return 0x1p-3;
+  else return unit_roundoff<T>();
+}
+template <class T>
+double storage_spacing() {
+  if constexpr (std::is_same_v<T, ropekit::float8_e4m3fn>) return 0x1p-9;
+  else if constexpr (std::is_same_v<T, ropekit::float8_e5m2>) return 0x1p-16;
+  else return subnormal_spacing<T>();
+}
+/// The rounding a narrow type adds to a float result (none for float).
+template <class T>
+double narrow_roundoff() {
+  return std::is_same_v<T, float> ? 0.0 : storage_roundoff<T>();
+}
+
 /// The partner channel of channel c of a head, or -1 when c does not rotate.
 /// Half-split heads may rotate in `parts` runs of 2 * pairs / parts channels.
 inline std::int64_t partner(const ropekit::RotaryDims& dims, ropekit::Layout layout,

@@ -49,19 +49,6 @@ std::vector<Isa> simd_paths() {
   return paths;
 }
 
-template <class T>
-double narrow_roundoff() {
-  if constexpr (std::is_same_v<T, float>) return 0.0;
-  else if constexpr (std::is_same_v<T, float8_e4m3fn>) return 0x1p-4;
-  else if constexpr (std::is_same_v<T, float8_e5m2>) return 0x1p-3;
-  else return unit_roundoff<T>();
-}
-template <class T>
-double narrow_spacing() {
-  if constexpr (std::is_same_v<T, float8_e4m3fn>) return 0x1p-9;
-  else if constexpr (std::is_same_v<T, float8_e5m2>) return 0x1p-16;
-  else return subnormal_spacing<T>();
-}
 
 // Where a tensor's heads sit in its buffer; everything else is a sentinel.
 enum class Placement { contiguous, unaligned, padded_strides, head_major };
@@ -157,7 +144,7 @@ void compare(Isa isa, const AnyPolicy& policy, const RotaryDims& dims, Layout la
   const double narrow = 2 * narrow_roundoff<T>();
   const double worst =
       expect_within(gather(simd, g, heads, d), expected, n.exact, dims, layout, m,
-                    NormBound{12 * kU + narrow, 6 * kU + narrow, 2 * narrow_spacing<T>() * scale, nullptr,
+                    NormBound{12 * kU + narrow, 6 * kU + narrow, 2 * storage_spacing<T>() * scale, nullptr,
                               layout == Layout::half_split ? parts_of(AnyRope(dims, layout, policy)) : 1},
                     scale, "simd against scalar");
   if (std::is_same_v<T, float>) g_float_worst = std::max(g_float_worst, worst / kU);
@@ -344,7 +331,7 @@ void expect_normalised_only(Isa isa) {
       names);
   for (std::size_t i = 0; i < x.size(); ++i)
     ASSERT_NEAR(value_of(x[i], 1.0f), n.exact[i],
-                (3 * kU + 2 * narrow_roundoff<T>()) * std::fabs(n.exact[i]) + narrow_spacing<T>())
+                (3 * kU + 2 * narrow_roundoff<T>()) * std::fabs(n.exact[i]) + storage_spacing<T>())
         << "element " << i;
 }
 

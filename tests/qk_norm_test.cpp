@@ -53,19 +53,6 @@ HeadView<T> view(std::vector<T>& x, std::int64_t heads, std::int64_t head_dim, f
   return v;
 }
 
-// Unit roundoff and subnormal spacing of every storage type, FP8 included.
-template <class T>
-double roundoff() {
-  if constexpr (std::is_same_v<T, float8_e4m3fn>) return 0x1p-4;
-  else if constexpr (std::is_same_v<T, float8_e5m2>) return 0x1p-3;
-  else return unit_roundoff<T>();
-}
-template <class T>
-double spacing() {
-  if constexpr (std::is_same_v<T, float8_e4m3fn>) return 0x1p-9;
-  else if constexpr (std::is_same_v<T, float8_e5m2>) return 0x1p-16;
-  else return subnormal_spacing<T>();
-}
 
 // One fused call and its two-step counterpart: q and k of one policy, dims
 // and layout, on one kernel path.
@@ -178,9 +165,9 @@ void expect_rounded_once(const NormCase& c, float scale) {
     }
     std::vector<double> expected(ref->size());
     for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = value_of(round((*ref)[i]), scale);
-    const double uT = 2.01 * roundoff<T>();
+    const double uT = 2.01 * storage_roundoff<T>();
     expect_within(*out, expected, n->exact, c.dims, c.layout, m,
-                  NormBound{10 * kU + uT, 5 * kU + uT, 2 * spacing<T>() * scale, &n->hf_r_error}, scale,
+                  NormBound{10 * kU + uT, 5 * kU + uT, 2 * storage_spacing<T>() * scale, &n->hf_r_error}, scale,
                   "two-step rounded once");
   }
 }

@@ -394,6 +394,17 @@ inline void for_each_half_split_run(const Geometry& g, std::int64_t j0, std::int
   }
 }
 
+// The channels of a head that do not rotate, copied (converted, normalised).
+template <Layout L, class IO>
+inline void copy_pass_through(const Geometry& g, const IO& io) {
+  const std::int64_t rotated_end =
+      L == Layout::half_split ? g.offset + g.parts * g.half + g.pairs : g.offset + 2 * g.pairs;
+  copy_channels(io, 0, g.offset);
+  if (L == Layout::half_split && g.pairs < g.half)
+    copy_channels(io, g.offset + g.pairs, g.offset + g.half);
+  copy_channels(io, rotated_end, g.head_dim);
+}
+
 // Normalising streams: norm factors, and the rotation with the weights
 // folded into cos/sin.
 #include "norm-inl.hpp"
@@ -442,15 +453,7 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
       for (std::int64_t h = 0; h < st.src.heads(); ++h) {
         auto io = head_io(st, t, h);
         if constexpr (kWritesPassThrough<Stream>) {
-          if (first_block) {
-            const std::int64_t rotated_end = L == Layout::half_split
-                                                 ? g.offset + g.parts * g.half + g.pairs
-                                                 : g.offset + 2 * g.pairs;
-            copy_channels(io, 0, g.offset);
-            if (L == Layout::half_split && g.pairs < g.half)
-              copy_channels(io, g.offset + g.pairs, g.offset + g.half);
-            copy_channels(io, rotated_end, g.head_dim);
-          }
+          if (first_block) copy_pass_through<L>(g, io);
         }
         if constexpr (L == Layout::half_split) {
           for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Per-head RMSNorm fused with the rotation, for the SIMD kernel: included by
 // kernel-inl.hpp (no include guard, on purpose) inside each ISA namespace,
-// after HeadIO, head_io and copy_channels.
+// after HeadIO, head_io, copy_channels and copy_pass_through.
 //
 // A normalising stream reads each head twice, the second time from L1: once
 // for its sum of squares (in double), once to normalise, rotate and store
@@ -258,15 +258,7 @@ inline void process_normalised(const Geometry& g, const Stream& st, std::int64_t
       io.r = ahead[(h - h0) % kNormAhead];
       ahead[(h - h0) % kNormAhead] = norm_factor(g, st, t, h + kNormAhead);
     }
-    if (j0 == 0) {
-      const std::int64_t rotated_end = L == Layout::half_split
-                                           ? g.offset + g.parts * g.half + g.pairs
-                                           : g.offset + 2 * g.pairs;
-      copy_channels(io, 0, g.offset);
-      if (L == Layout::half_split && g.pairs < g.half)
-        copy_channels(io, g.offset + g.pairs, g.offset + g.half);
-      copy_channels(io, rotated_end, g.head_dim);
-    }
+    if (j0 == 0) copy_pass_through<L>(g, io);
     using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
     using D = std::remove_pointer_t<decltype(io.dst)>;
     const HeadIO<S, D, false> raw{io.src, io.dst, io.src_next_token, io.src_scale, io.dst_scale,
