@@ -273,17 +273,17 @@ TEST(Backward, EverySimdPathMatchesScalar) {
   if (paths.empty()) GTEST_SKIP() << "no SIMD path compiled in or supported here";
   for (Isa isa : paths)
     for (Layout layout : {Layout::half_split, Layout::interleaved})
-      for (auto [head_dim, rotary_dim] : {std::pair{136, 128}, std::pair{64, 64}, std::pair{30, 24}})
+      for (const auto& width : {std::pair{136, 128}, std::pair{64, 64}, std::pair{30, 24}})
         for_each_policy(
             [&](auto policy) {
-              const AnyRope rope(RotaryDims(head_dim, rotary_dim), layout, policy);
+              const AnyRope rope(RotaryDims(width.first, width.second), layout, policy);
               expect_simd_matches_scalar<float>(isa, rope, 1.0f);
               expect_simd_matches_scalar<Eigen::half>(isa, rope, 1.0f);
               expect_simd_matches_scalar<Eigen::bfloat16>(isa, rope, 1.0f);
               expect_simd_matches_scalar<float8_e4m3fn>(isa, rope, 0.03125f);
               expect_simd_matches_scalar<float8_e5m2>(isa, rope, 0.75f);
             },
-            rotary_dim / 2);
+            width.second / 2);
 }
 
 // Invalid calls name the parameter, write nothing and move no state.

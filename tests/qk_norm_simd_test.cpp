@@ -176,10 +176,10 @@ TEST_F(QkNormSimd, EveryRotaryDim) {
   for (std::int64_t r : {80, 96, 126, 128, 130, 192, 256, 384, 510, 512}) widths.push_back({r, r});
   widths.push_back({600, 512});
   for (Isa isa : simd_paths())
-    for (auto [head_dim, rotary_dim] : widths)
+    for (const auto& width : widths)
       for (Layout layout : {Layout::half_split, Layout::interleaved})
         for_each_storage([&](auto type, float scale) {
-          compare<decltype(type)>(isa, s::Default(10000.0), RotaryDims(head_dim, rotary_dim), layout, 3,
+          compare<decltype(type)>(isa, s::Default(10000.0), RotaryDims(width.first, width.second), layout, 3,
                                   Placement::contiguous, NormWeight::multiply, scale);
         });
 }
@@ -204,9 +204,9 @@ TEST_F(QkNormSimd, EveryPolicyAndKind) {
 TEST_F(QkNormSimd, WideHeadsAndManyHeads) {
   for (Isa isa : simd_paths())
     for (Layout layout : {Layout::half_split, Layout::interleaved}) {
-      for (auto [head_dim, rotary_dim] : {std::pair{514, 514}, std::pair{640, 640}, std::pair{1100, 1026}})
+      for (const auto& width : {std::pair{514, 514}, std::pair{640, 640}, std::pair{1100, 1026}})
         for_each_storage([&](auto type, float scale) {
-          compare<decltype(type)>(isa, s::Yarn(4.0, 4096, 1e6), RotaryDims(head_dim, rotary_dim), layout, 3,
+          compare<decltype(type)>(isa, s::Yarn(4.0, 4096, 1e6), RotaryDims(width.first, width.second), layout, 3,
                                   Placement::contiguous, NormWeight::one_plus, scale);
         });
       compare<float>(isa, s::Default(10000.0), RotaryDims(1040, 1024), layout, 70, Placement::padded_strides,
@@ -219,9 +219,9 @@ TEST_F(QkNormSimd, WideHeadsAndManyHeads) {
 // Gemma 4's vision tower: two half-split parts per head.
 TEST_F(QkNormSimd, HalfSplitParts) {
   for (Isa isa : simd_paths())
-    for (auto [head_dim, rotary_dim] : {std::pair{72, 72}, std::pair{1152, 1152}})
+    for (const auto& width : {std::pair{72, 72}, std::pair{1152, 1152}})
       for_each_storage([&](auto type, float scale) {
-        compare<decltype(type)>(isa, s::Vision2d::gemma4(10000.0), RotaryDims(head_dim, rotary_dim),
+        compare<decltype(type)>(isa, s::Vision2d::gemma4(10000.0), RotaryDims(width.first, width.second),
                                 Layout::half_split, 3, Placement::contiguous, NormWeight::multiply, scale);
       });
 }
@@ -229,10 +229,10 @@ TEST_F(QkNormSimd, HalfSplitParts) {
 TEST_F(QkNormSimd, UnalignedStridedAndHeadMajorViews) {
   for (Isa isa : simd_paths())
     for (Placement p : {Placement::unaligned, Placement::padded_strides, Placement::head_major})
-      for (auto [head_dim, rotary_dim] : {std::pair{26, 24}, std::pair{128, 128}, std::pair{96, 80}})
+      for (const auto& width : {std::pair{26, 24}, std::pair{128, 128}, std::pair{96, 80}})
         for (Layout layout : {Layout::half_split, Layout::interleaved})
           for_each_storage([&](auto type, float scale) {
-            compare<decltype(type)>(isa, s::Linear(2.0), RotaryDims(head_dim, rotary_dim), layout, 4, p,
+            compare<decltype(type)>(isa, s::Linear(2.0), RotaryDims(width.first, width.second), layout, 4, p,
                                     NormWeight::one_plus, scale);
           });
 }
