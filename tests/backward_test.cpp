@@ -267,9 +267,7 @@ void expect_simd_matches_scalar(Isa isa, const AnyRope& rope, float scale) {
 }
 
 TEST(Backward, EverySimdPathMatchesScalar) {
-  std::vector<Isa> paths;
-  for (Isa isa : available_isas())
-    if (isa != Isa::scalar) paths.push_back(isa);
+  const std::vector<Isa> paths = simd_paths();
   if (paths.empty()) GTEST_SKIP() << "no SIMD path compiled in or supported here";
   for (Isa isa : paths)
     for (Layout layout : {Layout::half_split, Layout::interleaved})

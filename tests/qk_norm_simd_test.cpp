@@ -42,13 +42,6 @@ constexpr std::int64_t kTokens = 6;
 constexpr double kU = 0x1p-24;
 constexpr float kEps = 1e-6f;
 
-std::vector<Isa> simd_paths() {
-  std::vector<Isa> paths;
-  for (Isa isa : available_isas())
-    if (isa != Isa::scalar) paths.push_back(isa);
-  return paths;
-}
-
 
 // Where a tensor's heads sit in its buffer; everything else is a sentinel.
 enum class Placement { contiguous, unaligned, padded_strides, head_major };

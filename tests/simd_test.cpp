@@ -21,13 +21,6 @@ using namespace ropekit_test;
 const std::int64_t kIds[] = {0, 1, 4095, 131071, 1000003, 2147483647};
 constexpr std::int64_t kTokens = 6;
 
-std::vector<Isa> simd_paths() {
-  std::vector<Isa> paths;
-  for (Isa isa : available_isas())
-    if (isa != Isa::scalar) paths.push_back(isa);
-  return paths;
-}
-
 // How the heads sit in memory.
 enum class Placement { contiguous, unaligned, padded_strides, head_major };
 
