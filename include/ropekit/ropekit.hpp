@@ -4,6 +4,7 @@
 #define ROPEKIT_ROPEKIT_HPP
 
 #include "any_rope.hpp"
+#include "backward.hpp"
 #include "cos_sin_cache.hpp"
 #include "dims.hpp"
 #include "eigen_view.hpp"
@@ -15,6 +16,7 @@
 #include "model_rope.hpp"
 #include "parallel.hpp"
 #include "positions.hpp"
+#include "qk_norm.hpp"
 #include "retable.hpp"
 #include "rope.hpp"
 #include "rotate.hpp"
