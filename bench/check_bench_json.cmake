@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # cmake -P: run a quick subset of the benchmarks with JSON output and check
 # that every rotation case reports roofline_ratio (what scripts rely on) and
-# the default float case its speed-up over the scalar path, and a scaled
-# policy its speed relative to the default policy; that the context names the
+# the default float case its speed-up over the scalar path, a scaled
+# policy its speed relative to the default policy, and every fused case
+# (ropekit_fused/...) its speed-up over the same work unfused; that the context names the
 # CPU, compiler, flags and kernel path, and that every case but memcpy is
 # labelled with the path it ran on.
 execute_process(
@@ -42,6 +43,7 @@ function(require_positive index key)
 endfunction()
 
 set(rotations 0)
+set(fused 0)
 foreach(i RANGE ${last})
   string(JSON name GET "${json}" benchmarks ${i} name)
   if(NOT name MATCHES "^memcpy/")
@@ -53,6 +55,11 @@ foreach(i RANGE ${last})
   if(name MATCHES "^(ropekit|ropekit_cached|naive_loop|eigen_array)/")
     require_positive(${i} roofline_ratio)
     math(EXPR rotations "${rotations} + 1")
+  endif()
+  if(name MATCHES "^ropekit_fused/")
+    require_positive(${i} roofline_ratio)
+    require_positive(${i} speedup_vs_unfused)
+    math(EXPR fused "${fused} + 1")
   endif()
   if(name STREQUAL "ropekit/llama3_8b/decode1/f32/neox/yarn")
     require_positive(${i} vs_default_policy)
@@ -66,10 +73,14 @@ endforeach()
 if(rotations LESS 10)
   message(FATAL_ERROR "expected at least 10 rotation cases, got ${rotations}")
 endif()
+# Fused KV-cache append: f32 and bf16 sources, neox and gptj, bf16 and FP8 caches.
+if(fused LESS 8)
+  message(FATAL_ERROR "expected 8 ropekit_fused kv_append cases at decode1, got ${fused}")
+endif()
 if(NOT found_relative)
   message(FATAL_ERROR "ropekit/llama3_8b/decode1/f32/neox/yarn missing")
 endif()
 if(NOT found_speedup)
   message(FATAL_ERROR "ropekit/llama3_8b/decode1/f32/neox/default missing")
 endif()
-message(STATUS "${rotations} rotation cases on kernel path ${isa}, all with roofline_ratio")
+message(STATUS "${rotations} rotation cases and ${fused} fused cases on kernel path ${isa}, all with roofline_ratio")

@@ -4,7 +4,8 @@
 //
 // Case names: <impl>/<model>/<phase><tokens>/<dtype>/<layout>/<policy>
 // (impl: ropekit, ropekit_omp2, ropekit_cached (cos/sin from a CosSinCache,
-// Llama-3-8B only), naive_loop, eigen_array) and the baselines
+// Llama-3-8B only), naive_loop, eigen_array; ropekit_fused cases, with
+// `speedup_vs_unfused`, are registered by kv_append_bench.cpp) and the baselines
 // inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... . Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
 // pass's bytes/s on the same buffers, measured in the same case in
@@ -38,6 +39,10 @@
 #include "bench_support.hpp"
 #include "naive.hpp"
 #include "run_context.hpp"
+
+namespace bench {
+void register_kv_append_benchmarks();  // kv_append_bench.cpp: ropekit_fused/.../kv_append_*
+}  // namespace bench
 
 namespace {
 
@@ -301,6 +306,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (vs_default != run.counters.end()) vs_default_[run.benchmark_name()] = vs_default->second.value;
       const auto scalar = run.counters.find("speedup_vs_scalar");
       if (scalar != run.counters.end()) scalar_speedups_[run.benchmark_name()] = scalar->second.value;
+      const auto unfused = run.counters.find("speedup_vs_unfused");
+      if (unfused != run.counters.end()) unfused_speedups_[run.benchmark_name()] = unfused->second.value;
     }
     inner_->ReportRuns(runs);
   }
@@ -357,6 +364,14 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
                    name.c_str(), speedup, pass == pass_speedups_.end() ? -1.0 : pass->second,
                    same == same_threads_.end() ? -1.0 : same->second);
     }
+    // Fused operations (ropekit_fused/...): their own roof, and the same
+    // work as separate calls.
+    for (const std::string& name : order_) {
+      const auto found = unfused_speedups_.find(name);
+      if (found != unfused_speedups_.end())
+        std::fprintf(stderr, "%s: roofline_ratio %.2f, %.2fx the unfused calls\n", name.c_str(),
+                     ratios_.count(name) != 0 ? ratios_.at(name) : -1.0, found->second);
+    }
     for (const std::string& name : order_) {
       const auto found = scalar_speedups_.find(name);
       if (found != scalar_speedups_.end())
@@ -378,7 +393,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
   std::vector<std::pair<std::string, std::string>> context_;
   std::map<std::string, double> ratios_, speedups_, pass_speedups_, same_threads_, scalar_speedups_,
-      vs_default_;
+      vs_default_, unfused_speedups_;
   std::vector<std::string> order_;
 };
 
@@ -399,6 +414,7 @@ int main(int argc, char** argv) {
       register_group<Eigen::bfloat16>(c, false);
       register_group<Eigen::half>(c, false);
     }
+  register_kv_append_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::vector<std::pair<std::string, std::string>> context;
