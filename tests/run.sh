@@ -8,7 +8,8 @@
 #      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
-#      input, FP8 conversions) run on the NEON path under qemu-user. The configuration and tooling suites
+#      input, FP8 conversions, rotate-into and the KV-cache append) run on
+#      the NEON path under qemu-user. The configuration and tooling suites
 #      have no architecture-specific code and run in 1 and 2.
 # It ends with one line per build naming the kernel paths its suites ran on
 # and those skipped for lack of hardware, as the test binaries reported them.
@@ -108,7 +109,8 @@ run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 paths_line "clang-cxx20-sanitizers"
 
-kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test fp8_test"
+kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test fp8_test
+  rotate_into_test kv_cache_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""
