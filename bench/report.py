@@ -38,6 +38,7 @@ MODEL_TITLES = {
     "qwen25_7b": "Qwen2.5-7B (28 q heads, 4 kv heads, head_dim 128)",
     "phi3_mini": "Phi-3-mini (32 q heads, 32 kv heads, head_dim 96)",
     "gpt_neox_20b": "GPT-NeoX-20B (64 q heads, 64 kv heads, head_dim 96, rotary 24)",
+    "gemma4_global": "Gemma 4 full attention (16 q heads, 2 kv heads, head_dim 512, proportional 0.25)",
 }
 BEGIN_MARK = "<!-- bench/report.py: short tables begin -->"
 END_MARK = "<!-- bench/report.py: short tables end -->"

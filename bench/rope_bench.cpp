@@ -14,8 +14,11 @@
 // `speedup_vs_scalar` (against the scalar reference path), every other
 // policy `vs_default_policy` (the default policy's time over its own) and
 // ropekit_omp2 cases `speedup_vs_1thread`, with the same threads' in-place
-// pass (`pass_speedup_vs_1thread`, `roofline_ratio_same_threads`). A summary of the ratios prints
-// on stderr at the end.
+// pass (`pass_speedup_vs_1thread`, `roofline_ratio_same_threads`). Proportional
+// RoPE on Gemma 4's full-attention shape also carries
+// `vs_same_channels_partial` (a partial rotary over as many channels: its
+// time over proportional's). A summary of the ratios prints on stderr at the
+// end.
 //
 // Every case but memcpy is labelled with the kernel path in effect (the
 // rotation's and the in-place pass's); naive_loop and eigen_array are
@@ -119,6 +122,18 @@ void ropekit_case(benchmark::State& state, Case c, Policy policy, int threads) {
       ropekit::Rope<scaling::Default, L> default_rope(rope.dims(), scaling::Default(c.shape->base));
       state.counters["vs_default_policy"] =
           roofline_ratio(rotate, [&] { default_rope.apply(q, k, positions); });
+    }
+    if constexpr (std::is_same_v<Policy, scaling::Proportional>) {
+      // A partial rotary over as many channels as proportional rotates: its
+      // time over this one's (1.0: proportional costs what its rotated
+      // channels cost; vs_default_policy is the saving over the whole head).
+      const std::int64_t channels = 2 * policy.rotated_pairs(rope.dims());
+      if (channels > 0) {
+        const ropekit::Rope<scaling::Default, L> partial(
+            ropekit::RotaryDims(c.shape->head_dim, channels), scaling::Default(c.shape->base));
+        state.counters["vs_same_channels_partial"] =
+            roofline_ratio(rotate, [&] { partial.apply(q, k, positions); });
+      }
     }
     if constexpr (std::is_same_v<Policy, scaling::Default> && L == ropekit::neox &&
                   !std::is_same_v<T, Eigen::half>) {
@@ -226,6 +241,19 @@ void for_each_policy(const Shape& shape, F&& f) {
   f(scaling::Mrope<>({pairs - 2 * third, third, third}, scaling::Default(shape.base)));
 }
 
+// Gemma 4's full-attention layers: global_head_dim 512, 16 query heads and
+// 2 KV heads (Gemma-4-26B-A4B's num_global_key_value_heads), proportional
+// RoPE with partial_rotary_factor 0.25 and rope_theta 1e6: 64 of each head's
+// 256 pairs rotate, pair j being channels (j, j + 256).
+const Shape kGemma4Global{"gemma4_global", 16, 2, 512, 512, 1000000.0};
+
+template <class T>
+void register_proportional(const Case& c) {
+  const std::string name = "ropekit/" + c.suffix(ropekit::storage_name<T>()) + "/neox/proportional";
+  benchmark::RegisterBenchmark(name.c_str(), ropekit_case<T, ropekit::neox, scaling::Proportional>, c,
+                               scaling::Proportional(0.25, c.shape->base), 1);
+}
+
 template <class T>
 const char* dtype_name() {
   return ropekit::storage_name<T>();
@@ -304,6 +332,8 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (same != run.counters.end()) same_threads_[run.benchmark_name()] = same->second.value;
       const auto vs_default = run.counters.find("vs_default_policy");
       if (vs_default != run.counters.end()) vs_default_[run.benchmark_name()] = vs_default->second.value;
+      const auto same_channels = run.counters.find("vs_same_channels_partial");
+      if (same_channels != run.counters.end()) same_channels_[run.benchmark_name()] = same_channels->second.value;
       const auto scalar = run.counters.find("speedup_vs_scalar");
       if (scalar != run.counters.end()) scalar_speedups_[run.benchmark_name()] = scalar->second.value;
       const auto unfused = run.counters.find("speedup_vs_unfused");
@@ -328,7 +358,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       // ropekit/<model>/<phase>/<dtype>/<layout>/<policy>
       if (name.rfind("ropekit/", 0) != 0) continue;
       const auto parts = split(name);
-      if (parts.size() != 6) continue;
+      if (parts.size() != 6 || parts[5] != "default") continue;  // shapes with a default case
       const std::string key = parts[1] + "/" + parts[2];
       if (seen[key]) continue;
       seen[key] = true;
@@ -356,6 +386,14 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       std::fprintf(stderr, "  %-40s %6.2f  (%.3f of the default policy's speed, alternating rounds)\n",
                    (parts[2] + " " + parts[5]).c_str(), ratio,
                    measured == vs_default_.end() ? 1.0 : measured->second);
+    }
+    for (const auto& [name, same] : same_channels_) {
+      const auto full = vs_default_.find(name);
+      std::fprintf(stderr,
+                   "%s: roofline_ratio %.2f, %.2fx the whole-head default rotation's speed, %.2f of "
+                   "the speed of a partial rotary over the same channels\n",
+                   name.c_str(), ratios_.count(name) ? ratios_.at(name) : -1.0,
+                   full == vs_default_.end() ? -1.0 : full->second, same);
     }
     for (const auto& [name, speedup] : speedups_) {
       const auto pass = pass_speedups_.find(name);
@@ -393,7 +431,7 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
   std::unique_ptr<benchmark::BenchmarkReporter> inner_;
   std::vector<std::pair<std::string, std::string>> context_;
   std::map<std::string, double> ratios_, speedups_, pass_speedups_, same_threads_, scalar_speedups_,
-      vs_default_, unfused_speedups_;
+      vs_default_, same_channels_, unfused_speedups_;
   std::vector<std::string> order_;
 };
 
@@ -414,6 +452,11 @@ int main(int argc, char** argv) {
       register_group<Eigen::bfloat16>(c, false);
       register_group<Eigen::half>(c, false);
     }
+  for (const auto& [phase, tokens] : phases) {
+    const Case c{&kGemma4Global, tokens, phase};
+    register_proportional<float>(c);
+    register_proportional<Eigen::bfloat16>(c);
+  }
   register_kv_append_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -152,6 +152,17 @@ TEST(WorkedNumbers, NtkAware) {
   EXPECT_NEAR(rope.inv_freq()[63], linear.inv_freq()[63], 1e-15);
 }
 
+// Hunyuan's `{"type": "dynamic", "alpha": 1000}` is vLLM's static NTK-alpha
+// (DynamicNTKAlphaRotaryEmbedding): base * alpha^(d/(d-2)), one base for
+// every length, i.e. NtkAware with factor alpha.
+TEST(WorkedNumbers, HunyuanNtkAlphaIsStatic) {
+  static_assert(!is_length_dependent_v<scaling::NtkAware>);
+  const scaling::NtkAware policy(1000.0, 10000.0);
+  EXPECT_NEAR(static_cast<double>(policy.scaled_base(RotaryDims(128))), 11158839.92507748, 1e-6);
+  Rope<scaling::NtkAware> rope(RotaryDims(128), policy);
+  expect_inv_freq(rope.inv_freq(), {{0, 1.0}, {1, 7.760343630e-01}, {63, 1.154781985e-07}});
+}
+
 TEST(WorkedNumbers, DynamicNtkBases) {
   const scaling::DynamicNtk policy(4.0, 4096);
   const RotaryDims dims(128);

@@ -70,4 +70,93 @@ TEST(DynamicNtk, ReRotatingCachedKeys) {
   EXPECT_GT(std::fabs(stale[199 * 64 + 20] - fresh[199 * 64 + 20]), 1e-3);
 }
 
+// A decode step past the trained length builds its table in the call on SIMD
+// paths (ω_j(L) · x^(-j/k) in double-double): its quarter turns must match
+// the definition (a powl per pair in long double) to far below what the
+// angle bound needs, for lengths just past L up to the largest position.
+TEST(DynamicNtk, DecodeStepTablesMatchTheDefinition) {
+  for (const std::int64_t rotary : {4, 64, 128, 256, 512}) {
+    const RotaryDims dims(rotary);
+    Rope<scaling::DynamicNtk> rope(dims, scaling::DynamicNtk(8.0, 4096, 500000.0));
+    const detail::AngleTable base = detail::TableAccess::angles(rope.table_for(4096));
+    for (const std::int64_t length : {4097LL, 4100LL, 100001LL, 1LL << 24, 2147483648LL}) {
+      const FrequencyTable definition = rope.table_for(length);
+      const detail::AngleTable want = detail::TableAccess::angles(definition);
+      const auto step = rope.policy().geometric_step(dims, length);
+      const auto hi = static_cast<double>(step.x);
+      const detail::dd x{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
+      for (const Isa isa : available_isas()) {
+        std::vector<double> head(dims.pairs() + 16), tail(dims.pairs() + 16);
+        detail::native_tag::with_kernel<float>(isa, [&](auto kernel) {
+          decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
+                                               dims.pairs(), x, step.root, head.data(),
+                                               tail.data());
+        });
+        for (std::int64_t j = 0; j < dims.pairs(); ++j) {
+          const long double got = static_cast<long double>(head[j]) + tail[j];
+          const long double ref =
+              static_cast<long double>(want.quarters_head[j]) + want.quarters_tail[j];
+          // 2^-60 relative: at position 2^31 an angle error below 1e-9 rad.
+          ASSERT_LE(std::fabs(got - ref), 0x1p-60L * ref + 0x1p-100L)
+              << isa_name(isa) << " rotary " << rotary << " length " << length << " pair " << j;
+        }
+      }
+    }
+  }
+}
+
+// Decode steps past the trained length, one position per call as a real
+// decode loop runs them, on every path against the scalar reference (which
+// builds each table from the definition), through two Ropes used in turn on
+// one thread (the per-thread step table must not hand one the other's).
+TEST(DynamicNtk, DecodeStepsMatchTheReferenceOnEveryPath) {
+  const RotaryDims dims(128);
+  const auto input = random_values<float>(8 * 128, 11);
+  for (const Isa isa : available_isas()) {
+    Rope<scaling::DynamicNtk> a(dims, scaling::DynamicNtk(4.0, 4096, 500000.0));
+    Rope<scaling::DynamicNtk> b(dims, scaling::DynamicNtk(2.0, 1024, 10000.0));
+    Rope<scaling::DynamicNtk> a_ref(dims, scaling::DynamicNtk(4.0, 4096, 500000.0));
+    Rope<scaling::DynamicNtk> b_ref(dims, scaling::DynamicNtk(2.0, 1024, 10000.0));
+    for (std::int64_t position = 5000; position < 5040; ++position) {
+      for (auto* pair : {&a, &b}) {
+        Rope<scaling::DynamicNtk>& rope = *pair;
+        Rope<scaling::DynamicNtk>& ref = pair == &a ? a_ref : b_ref;
+        std::vector<float> got = input, want = input;
+        {
+          ScopedIsa forced(isa);
+          rope.apply_q(token_major_view(got.data(), 1, 8, 128), Positions::starting_at(position));
+        }
+        {
+          ScopedIsa forced(Isa::scalar);
+          ref.apply_q(token_major_view(want.data(), 1, 8, 128), Positions::starting_at(position));
+        }
+        ASSERT_EQ(rope.state(), position + 1);
+        for (std::size_t i = 0; i < got.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 4e-7 * (std::fabs(want[i]) + 1.0f))
+              << isa_name(isa) << " position " << position << " element " << i;
+      }
+    }
+  }
+}
+
+// Assigning another policy to a Rope must not let it reuse the decode step
+// table the per-thread slot kept for its old policy at the same length.
+TEST(DynamicNtk, AssignmentForgetsTheOldStepTable) {
+  const RotaryDims dims(128);
+  const auto input = random_values<float>(8 * 128, 12);
+  for (const Isa isa : available_isas()) {
+    ScopedIsa forced(isa);
+    Rope<scaling::DynamicNtk> rope(dims, scaling::DynamicNtk(4.0, 4096, 500000.0));
+    std::vector<float> scratch = input;
+    rope.apply_q(token_major_view(scratch.data(), 1, 8, 128), Positions::starting_at(5000));
+    rope = Rope<scaling::DynamicNtk>(dims, scaling::DynamicNtk(2.0, 1024, 10000.0));
+    const Rope<scaling::DynamicNtk> fresh(dims, scaling::DynamicNtk(2.0, 1024, 10000.0));
+    std::vector<float> got = input, want = input;
+    rope.apply_q(token_major_view(got.data(), 1, 8, 128), Positions::starting_at(5000));
+    fresh.apply_q(token_major_view(want.data(), 1, 8, 128), Positions::starting_at(5000));
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " element " << i;
+  }
+}
+
 }  // namespace

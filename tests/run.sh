@@ -8,9 +8,16 @@
 #      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
-#      input, FP8 conversions, rotate-into and the KV-cache append) run on
-#      the NEON path under qemu-user. The configuration and tooling suites
-#      have no architecture-specific code and run in 1 and 2.
+#      input, FP8 conversions, rotate-into, the KV-cache append and the
+#      kernel fuzzer's corpus) run on the NEON path under qemu-user. The
+#      configuration and tooling suites have no architecture-specific code
+#      and run in 1 and 2;
+#   4. Fuzzing: Clang, libFuzzer under AddressSanitizer + UndefinedBehavior-
+#      Sanitizer, only the fuzz targets; each fuzzes for $ROPEKIT_FUZZ_SECONDS
+#      (default 60) from its committed corpus, both at once, and any finding
+#      (crash, sanitizer report, leak, timeout, memory limit) fails the run;
+#   5. ThreadSanitizer: Clang, only concurrency_test (one object shared by
+#      eight threads, every policy).
 # It ends with one line per build naming the kernel paths its suites ran on
 # and those skipped for lack of hardware, as the test binaries reported them.
 set -eu
@@ -101,16 +108,19 @@ for isa in scalar avx2 avx512; do
 done
 paths_line "gcc-cxx17"
 
+# The corpus replays are left to the fuzz stage, which runs every committed
+# input under the same sanitizers before it fuzzes.
 configure_and_build clang-cxx20-sanitizers -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
-  -DROPEKIT_BUILD_BENCHMARKS=OFF
+  -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 paths_line "clang-cxx20-sanitizers"
 
-kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test fp8_test
-  rotate_into_test kv_cache_test"
+kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test"
+kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
+kernel_suites="$kernel_suites rotate_into_test kv_cache_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""
@@ -124,6 +134,79 @@ cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
 cmake --build "$root/build/test-aarch64" -j "$jobs" --target $kernel_suites
 run_tests aarch64 "" -R "$(echo $kernel_suites | tr ' ' '|')"
 paths_line "aarch64 (qemu-user)"
+
+# start_fuzzer TARGET [ARG...]: runs one libFuzzer target in the background.
+# libFuzzer writes new inputs to the first corpus directory it is given, a
+# scratch one here; the committed corpus and any further seed directories
+# among ARGs (flags may come in any order) are only read.
+start_fuzzer() {
+  target=$1
+  shift
+  work="$root/build/test-fuzz/work/$target"
+  rm -rf "$work"
+  mkdir -p "$work/corpus"
+  "$root/build/test-fuzz/tests/fuzz/$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" \
+    "$root/tests/fuzz/corpus/$target" "$@" >"$work/fuzz.log" 2>&1 &
+  echo $! >"$work/pid"
+}
+
+# Waits for a target started by start_fuzzer; prints its statistics, or the
+# finding and where the reproducer was written.
+finish_fuzzer() {
+  target=$1
+  work="$root/build/test-fuzz/work/$target"
+  if wait "$(cat "$work/pid")"; then
+    echo "=== ropekit: fuzz $target: no finding in ${fuzz_seconds}s"
+    grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$work/fuzz.log"
+    return 0
+  fi
+  echo "=== ropekit: fuzz $target: FINDING (last lines of $work/fuzz.log below)"
+  grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse)|^\s+NEW_FUNC' "$work/fuzz.log" | tail -n 60
+  reproducer=$(find "$work" -maxdepth 1 -name 'crash-*' -o -maxdepth 1 -name 'leak-*' \
+    -o -maxdepth 1 -name 'timeout-*' -o -maxdepth 1 -name 'oom-*' | head -n 1)
+  echo "=== ropekit: reproduce with: $root/build/test-fuzz/tests/fuzz/$target $reproducer"
+  return 1
+}
+
+fuzz_stage() {
+  fuzz_seconds=${ROPEKIT_FUZZ_SECONDS:-60}
+  echo "=== ropekit: build fuzz (clang, libFuzzer, AddressSanitizer + UndefinedBehaviorSanitizer)"
+  cmake -S "$root" -B "$root/build/test-fuzz" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+    -DROPEKIT_BUILD_FUZZERS=ON >/dev/null
+  cmake --build "$root/build/test-fuzz" -j "$jobs"
+  echo "=== ropekit: fuzz kernel_fuzzer and config_fuzzer, ${fuzz_seconds}s each, at once"
+  start_fuzzer kernel_fuzzer
+  start_fuzzer config_fuzzer "$root/tests/data" -dict="$root/tests/fuzz/config_fuzzer.dict" -max_len=8192
+  status=0
+  finish_fuzzer kernel_fuzzer || status=1
+  finish_fuzzer config_fuzzer || status=1
+  return $status
+}
+
+tsan_stage() {
+  echo "=== ropekit: build tsan (clang, ThreadSanitizer, concurrency_test only)"
+  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
+    -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test
+  echo "=== ropekit: test tsan (concurrency_test under ThreadSanitizer)"
+  test_binary="$root/build/test-tsan/tests/concurrency_test"
+  # ThreadSanitizer's fixed memory layout does not fit every randomised
+  # address space (e.g. vm.mmap_rnd_bits above 28): then run without ASLR.
+  launcher=""
+  if ! "$test_binary" --gtest_list_tests >"$root/build/test-tsan/probe.log" 2>&1 &&
+    grep -q "unexpected memory mapping" "$root/build/test-tsan/probe.log"; then
+    echo "ThreadSanitizer cannot map its memory with ASLR on here: running under setarch -R"
+    launcher="setarch $(uname -m) -R"
+  fi
+  # shellcheck disable=SC2086
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $launcher "$test_binary"
+}
+
+fuzz_stage
+tsan_stage
 
 echo "=== ropekit: all tests passed; kernel paths per build, as the test binaries reported them:"
 echo "${report#?}"

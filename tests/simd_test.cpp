@@ -1,30 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every SIMD path against the scalar reference: every policy, both layouts,
 // every storage type, rotary_dim 2..64 (all even) and a spread to 512, head
-// counts 1..40, unaligned and strided views, positions up to 2^31-1.
-//
-// Tolerance for float storage, per pair (a, b) rotated with attention
-// factor m: |simd - reference| <= 4 * 2^-24 * m * (|a| + |b|) + 2 * s_T.
-// Both paths use cos/sin rounded to float (they agree to the last bit or
-// differ by one float ulp, <= 2^-24); the SIMD product and fused add round
-// twice (<= 2 * 2^-24 * m * max(|a|, |b|)); the reference rounds once. A
-// bound in ulps of the result would fail where a*c and b*s cancel, so the
-// bound is scaled to the pair's magnitude instead. Half and bfloat16 add one
-// rounding to T on top (2 * u_T * m * (|a| + |b|)).
-//
-// The absolute term: s_T is the spacing of T's subnormals. A result below
-// T's smallest normal is rounded to a multiple of s_T, so its error is up
-// to s_T / 2 whatever its size, and the relative terms above vanish with
-// the magnitude. The reference computes in double and rounds to float, then
-// (half, bfloat16) to T; the SIMD path computes in float and rounds to T.
-// At most three of these roundings land in T's subnormal range (float
-// storage: the reference's one, the SIMD product b*s and its fused result;
-// half and bfloat16: each path's final rounding to T, the float ones being
-// at least 2^13 times finer), so the paths differ by at most 1.5 s_T beyond
-// the relative terms: 2 * s_T covers it.
-//
-// Half and bfloat16 must also equal the same path's float result rounded
-// once, bit for bit.
+// counts 1..40, unaligned and strided views, positions up to 2^31-1, within
+// the bounds of simd_bounds.hpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -32,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "simd_bounds.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -137,11 +116,7 @@ void compare(Isa isa, const RopeTriple<T, L>& ropes, std::int64_t heads, Placeme
         const auto i1 = static_cast<std::size_t>(base + (L == Layout::half_split ? j + half : 2 * j + 1));
         in_rotary[i0] = in_rotary[i1] = true;
         const double magnitude = std::fabs(to_double(input[i0])) + std::fabs(to_double(input[i1]));
-        // float: the bound above; half/bfloat16: one rounding of T on top;
-        // both: the subnormal term.
-        const double bound = 4 * 0x1p-24 * m * magnitude +
-                             (std::is_same_v<T, float> ? 0.0 : 2 * unit_roundoff<T>() * m * magnitude) +
-                             2 * subnormal_spacing<T>();
+        const double bound = simd_pair_bound<T>(m, magnitude);
         ASSERT_NEAR(to_double(simd[i0]), to_double(reference[i0]), bound) << "t=" << t << " h=" << h << " j=" << j;
         ASSERT_NEAR(to_double(simd[i1]), to_double(reference[i1]), bound) << "t=" << t << " h=" << h << " j=" << j;
       }
@@ -279,7 +254,7 @@ TEST_F(SimdPaths, MultiAxisPositions) {
       rope.apply_q(token_major_view(reference.data(), 2, 4, 128), Positions::multi_axis(ids, 3, 2, 2));
     }
     for (std::size_t i = 0; i < input.size(); ++i)
-      ASSERT_NEAR(simd[i], reference[i], 4 * 0x1p-24 * 4.0) << isa_name(isa) << " " << i;
+      ASSERT_NEAR(simd[i], reference[i], simd_pair_bound<float>(1.0, 4.0)) << isa_name(isa) << " " << i;
   }
 }
 

@@ -28,6 +28,8 @@
 #include "scaling/longrope.hpp"
 #include "scaling/mrope.hpp"
 #include "scaling/ntk_aware.hpp"
+#include "scaling/proportional.hpp"
+#include "scaling/vision_2d.hpp"
 #include "scaling/yarn.hpp"
 #include "version.hpp"
 #include "view.hpp"
@@ -40,7 +42,8 @@ ROPEKIT_BEGIN_NAMESPACE
 using AnyPolicy =
     std::variant<scaling::Default, scaling::FixedBase, scaling::Linear, scaling::NtkAware,
                  scaling::DynamicNtk, scaling::Yarn, scaling::Llama3, scaling::LongRope,
-                 scaling::Mrope<scaling::Default>, scaling::Mrope<scaling::Yarn>>;
+                 scaling::Mrope<scaling::Default>, scaling::Mrope<scaling::Yarn>,
+                 scaling::Proportional, scaling::Vision2d>;
 
 namespace detail {
 
@@ -95,7 +98,8 @@ class AnyRope {
   // --- description -------------------------------------------------------
 
   /// The policy's name: "default", "fixed_base", "linear", "ntk_aware",
-  /// "dynamic", "yarn", "llama3", "longrope" or "mrope".
+  /// "dynamic", "yarn", "llama3", "longrope", "mrope", "proportional" or
+  /// "vision_2d".
   const char* policy_name() const {
     return std::visit(
         [](const auto& rope) -> const char* {

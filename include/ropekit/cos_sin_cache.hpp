@@ -31,7 +31,11 @@ class CosSinCache {
  public:
   template <class Tag = detail::native_tag>
   CosSinCache(const FrequencyTable& table, std::int64_t positions)
-      : pairs_(table.pairs()), positions_(positions), row_stride_((table.pairs() + 15) / 16 * 16) {
+      : pairs_(table.pairs()),
+        positions_(positions),
+        row_stride_((table.pairs() + 15) / 16 * 16),
+        rotated_pairs_(table.rotated_pairs()),
+        half_split_parts_(table.half_split_parts()) {
     detail::require(positions > 0, "cache positions", positions, "must be positive");
     detail::require(positions <= max_position + 1, "cache positions", positions,
                     "must not exceed max_position + 1 = 2147483648");
@@ -39,7 +43,9 @@ class CosSinCache {
       detail::fail("table axes", table.axes(),
                    "must be 1: multimodal positions index several rows per token");
     isa_ = Tag::resolve();
-    cos_.assign(static_cast<std::size_t>(positions * row_stride_), 0.0f);
+    // A half-split part may start anywhere in a row, and its last vector
+    // reads up to one vector past the row: the slack keeps that inside.
+    cos_.assign(static_cast<std::size_t>(positions * row_stride_ + kVectorSlack), 0.0f);
     sin_.assign(cos_.size(), 0.0f);
     const detail::AngleTable angles = detail::TableAccess::angles(table);
     Tag::template with_kernel<float>(isa_, [&](auto kernel) {
@@ -60,9 +66,15 @@ class CosSinCache {
   }
   /// Floats between consecutive rows (pairs rounded up to 16).
   std::int64_t row_stride() const noexcept { return row_stride_; }
+  /// The table's rotated_pairs() and half_split_parts(), which calls with
+  /// this cache follow.
+  std::int64_t rotated_pairs() const noexcept { return rotated_pairs_; }
+  int half_split_parts() const noexcept { return half_split_parts_; }
 
  private:
-  std::int64_t pairs_, positions_, row_stride_;
+  static constexpr std::int64_t kVectorSlack = 16;
+  std::int64_t pairs_, positions_, row_stride_, rotated_pairs_;
+  int half_split_parts_;
   Isa isa_ = Isa::scalar;
   std::vector<float> cos_, sin_;
 };
@@ -81,9 +93,10 @@ struct CacheSource {
       fail("position", largest,
            "must be below the cache's positions = " + std::to_string(cache.positions()));
   }
-  template <class Job>
-  int bind(std::int64_t /*largest*/, Job& job) const noexcept {
-    job.rows = CosSinRows{cache.cos_row(0), cache.sin_row(0), cache.row_stride()};
+  template <class Tag, class Job>
+  int bind(std::int64_t /*largest*/, Job& job, Isa /*isa*/) const noexcept {
+    const PairShape shape{cache.pairs() - cache.rotated_pairs(), cache.half_split_parts()};
+    job.rows = CosSinRows{cache.cos_row(0), cache.sin_row(0), cache.row_stride(), shape};
     return 0;
   }
 };

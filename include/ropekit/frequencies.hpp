@@ -50,6 +50,12 @@ struct Frequencies {
   /// Position ids per token the policy expects (3 for M-RoPE, even when a
   /// section is empty and no pair reads some axis).
   int position_axes = 1;
+  /// Half-split parts: the rotary channels form this many equal consecutive
+  /// parts, each half-split on its own (pair i of part p is channels
+  /// (p*w + i, p*w + w/2 + i), w = rotary_dim / parts), as Gemma 4's vision
+  /// tower rotates one part per position axis. 1 is the plain half-split.
+  /// The interleaved layout pairs adjacent channels whatever the parts.
+  int half_split_parts = 1;
 };
 
 /// Policies whose frequencies depend on the sequence length seen so far
@@ -185,6 +191,13 @@ class FrequencyTable {
   int axes() const noexcept { return data_->axes; }
   /// The axis each pair reads (`pairs()` entries, then zero padding).
   const std::uint8_t* position_axis() const noexcept { return data_->axis.data(); }
+  /// Pairs the kernels rotate: `pairs()` less the trailing pairs whose
+  /// rotation is the identity (zero frequency with attention factor 1, e.g.
+  /// proportional RoPE's unrotated pairs), which every call skips, so that
+  /// a call costs what its rotated channels cost.
+  std::int64_t rotated_pairs() const noexcept { return data_->rotated_pairs; }
+  /// Half-split parts (see Frequencies::half_split_parts).
+  int half_split_parts() const noexcept { return data_->half_split_parts; }
 
  private:
   friend struct detail::TableAccess;
@@ -194,6 +207,8 @@ class FrequencyTable {
     std::vector<std::uint8_t> axis;
     double attention_factor = 1.0;
     int axes = 1;
+    std::int64_t rotated_pairs = 0;
+    int half_split_parts = 1;
   };
 
   static Data build(const RotaryDims& dims, const Frequencies& frequencies) {
@@ -211,6 +226,10 @@ class FrequencyTable {
     if (!frequencies.position_axis.empty() && frequencies.position_axis.size() != pairs)
       detail::fail("position_axis size", frequencies.position_axis.size(),
                    "must be empty or equal rotary_dim / 2 = " + std::to_string(pairs));
+    d.half_split_parts = frequencies.half_split_parts;
+    if (d.half_split_parts < 1 || pairs % static_cast<std::size_t>(d.half_split_parts) != 0)
+      detail::fail("half_split_parts", d.half_split_parts,
+                   "must be positive and divide rotary_dim / 2 = " + std::to_string(pairs));
     // Kernels read whole vectors of up to 16 doubles past the last pair; the
     // zero padding makes those lanes harmless (angle 0).
     const std::size_t padded = (pairs + 15) / 16 * 16;
@@ -248,6 +267,13 @@ class FrequencyTable {
         d.axis[j] = static_cast<std::uint8_t>(axis);
       }
     }
+    // Trailing zero frequencies rotate by the identity only when nothing
+    // scales cos and sin; parts keep every pair (each part is one unit).
+    d.rotated_pairs = static_cast<std::int64_t>(pairs);
+    if (d.attention_factor == 1.0 && d.half_split_parts == 1)
+      while (d.rotated_pairs > 0 &&
+             frequencies.inv_freq[static_cast<std::size_t>(d.rotated_pairs - 1)] == 0.0L)
+        --d.rotated_pairs;
     return d;
   }
 

@@ -8,6 +8,8 @@
 #ifndef ROPEKIT_PARALLEL_HPP
 #define ROPEKIT_PARALLEL_HPP
 
+#include <type_traits>
+
 #include "any_rope.hpp"
 #include "detail/execute.hpp"
 #include "dims.hpp"
@@ -57,14 +59,20 @@ void parallel_apply(const Rope<Policy, L>& rope, HeadView<T> x, const Positions&
 template <class T, class Tag = detail::native_tag>
 void parallel_apply(const AnyRope& any, HeadView<T> q, HeadView<T> k, const Positions& positions,
                     int threads = 0) {
-  any.visit([&](const auto& rope) { parallel_apply<T, Tag>(rope, q, k, positions, threads); });
+  any.visit([&](const auto& rope) {
+    using R = std::decay_t<decltype(rope)>;
+    parallel_apply<typename R::policy_type, R::layout, T, Tag>(rope, q, k, positions, threads);
+  });
 }
 
 /// `any.apply_q(x, positions)` (or apply_k) split across threads.
 template <class T, class Tag = detail::native_tag>
 void parallel_apply(const AnyRope& any, HeadView<T> x, const Positions& positions,
                     int threads = 0) {
-  any.visit([&](const auto& rope) { parallel_apply<T, Tag>(rope, x, positions, threads); });
+  any.visit([&](const auto& rope) {
+    using R = std::decay_t<decltype(rope)>;
+    parallel_apply<typename R::policy_type, R::layout, T, Tag>(rope, x, positions, threads);
+  });
 }
 
 ROPEKIT_END_NAMESPACE

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -23,12 +24,43 @@ ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
 // Length-dependent policies with few states (LongRope: short and long) list
-// them in `all_states()`; their tables are built once, up front.
+// them in `all_states()`; their tables are built once, up front. Policies
+// whose tables are a geometric correction of the first state's
+// (`geometric_step`, DynamicNtk) get them built in the call.
 template <class Policy, class = void>
 struct has_all_states : std::false_type {};
 template <class Policy>
 struct has_all_states<Policy, std::void_t<decltype(std::declval<const Policy&>().all_states())>>
     : std::true_type {};
+
+template <class Policy, class = void>
+struct has_geometric_step : std::false_type {};
+template <class Policy>
+struct has_geometric_step<Policy, std::void_t<decltype(std::declval<const Policy&>().geometric_step(
+                                      std::declval<const RotaryDims&>(), 0))>>
+    : std::true_type {};
+
+// A decode step's table built in the call, one per thread (see
+// Rope::Source::bind_step): the quarter turns of up to kPairBlock pairs.
+struct StepTable {
+  std::uint64_t owner = 0;
+  std::int64_t state = -1;
+  double attention_factor = 1.0;
+  alignas(64) double quarters_head[kPairBlock + 16] = {};
+  alignas(64) double quarters_tail[kPairBlock + 16] = {};
+  std::uint8_t axis[kPairBlock + 16] = {};
+};
+// One counter for every Rope<P, L>: the step table slot is shared by all
+// instantiations, so ids must not repeat across them.
+inline std::uint64_t next_rope_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+inline StepTable& step_table_slot() {
+  thread_local StepTable slot;
+  return slot;
+}
 
 }  // namespace detail
 
@@ -44,6 +76,8 @@ struct has_all_states<Policy, std::void_t<decltype(std::declval<const Policy&>()
 /// each sequence its own length, pin a table with `table_for` instead.
 template <class Policy, Layout L = Layout::half_split>
 class Rope {
+  using state_type = typename detail::policy_state<Policy>::type;
+
  public:
   using policy_type = Policy;
   static constexpr Layout layout = L;
@@ -63,7 +97,11 @@ class Rope {
   }
 
   Rope(const Rope& other)
-      : dims_(other.dims_), policy_(other.policy_), table_(other.table_), tables_(other.tables_) {
+      : dims_(other.dims_),
+        policy_(other.policy_),
+        table_(other.table_),
+        tables_(other.tables_),
+        id_(next_id()) {
     state_.store(other.state_.load(std::memory_order_acquire), std::memory_order_relaxed);
   }
   Rope& operator=(const Rope& other) {
@@ -72,6 +110,7 @@ class Rope {
     table_ = other.table_;
     tables_ = other.tables_;
     state_.store(other.state_.load(std::memory_order_acquire), std::memory_order_release);
+    id_ = next_id();  // new dims or policy: a step table built for the old ones must not match
     return *this;
   }
 
@@ -148,31 +187,71 @@ class Rope {
     std::int64_t pairs() const noexcept { return rope.dims_.pairs(); }
     int axes() const noexcept { return rope.axes(); }
     void check(std::int64_t /*largest*/) const noexcept {}
-    template <class Job>
-    decltype(auto) bind(std::int64_t largest, Job& job) const {
-      if constexpr (length_dependent) {
-        FrequencyTable table = direction == detail::Direction::forward
-                                   ? rope.table_for_call(largest)
-                                   : rope.table_of(rope.state());
-        bind_table(table, job);
-        return table;
-      } else {
+
+    // Binds the table of the state this call uses (a forward call first
+    // advances the state; see settle). Returns what keeps a freshly built
+    // table alive.
+    template <class Tag, class Job>
+    std::optional<FrequencyTable> bind(std::int64_t largest, Job& job, Isa isa) const {
+      if constexpr (!length_dependent) {
         (void)largest;
+        (void)isa;
         bind_table(rope.table_, job);
-        return static_cast<const FrequencyTable&>(rope.table_);
+        return std::nullopt;
+      } else {
+        return rope.settle(largest, direction == detail::Direction::forward, [&](state_type next) {
+          std::optional<FrequencyTable> built;
+          if (const FrequencyTable* known = rope.known_table(next)) {
+            bind_table(*known, job);
+          } else if (rope.steps_fast(detail::job_kernel_is_simd(job, isa))) {
+            if constexpr (detail::has_geometric_step<Policy>::value) bind_step<Tag>(next, job, isa);
+          } else {
+            built = rope.build(next);
+            bind_table(*built, job);
+          }
+          return built;
+        });
       }
     }
+
     template <class Job>
     void bind_table(const FrequencyTable& table, Job& job) const noexcept {
       job.table = detail::TableAccess::angles(table);
       job.scale = detail::rotation_scale(table.attention_factor(), direction);
     }
+
+    // A decode step's table from the policy's geometric form (see
+    // DynamicNtk::geometric_step), built by the SIMD path in a few dozen
+    // vector operations and kept per thread, so the layers of one step
+    // (same state) build it once. Only SIMD kernels read it (they need the
+    // quarter turns alone); the scalar reference builds from the definition.
+    template <class Tag, class Job>
+    void bind_step(state_type state, Job& job, Isa isa) const {
+      detail::StepTable& slot = detail::step_table_slot();
+      if (slot.owner != rope.id_ || slot.state != static_cast<std::int64_t>(state)) {
+        const auto step = rope.policy_.geometric_step(rope.dims_, state);
+        const auto hi = static_cast<double>(step.x);
+        const detail::dd x{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
+        const detail::AngleTable base = detail::TableAccess::angles(rope.tables_.front().second);
+        Tag::template with_kernel<float>(isa, [&](auto kernel) {
+          decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
+                                               rope.dims_.pairs(), x, step.root,
+                                               slot.quarters_head, slot.quarters_tail);
+        });
+        slot.owner = rope.id_;
+        slot.state = static_cast<std::int64_t>(state);
+        slot.attention_factor = base.attention_factor;
+      }
+      // Same pairs and shape as the first state's table.
+      job.table = detail::AngleTable{slot.quarters_head, slot.quarters_tail, nullptr, nullptr,
+                                     nullptr,           slot.axis,          1,       slot.attention_factor,
+                                     detail::TableAccess::angles(rope.tables_.front().second).shape};
+      job.scale = detail::rotation_scale(slot.attention_factor, direction);
+    }
   };
   Source source(detail::Direction direction) const noexcept { return Source{*this, direction}; }
 
  private:
-  using state_type = typename detail::policy_state<Policy>::type;
-
   FrequencyTable build(state_type state) const {
     return FrequencyTable(dims_, policy_.frequencies(dims_, state));
   }
@@ -183,32 +262,56 @@ class Rope {
     else return table_.axes();
   }
 
-  FrequencyTable table_of(state_type state) const {
+  const FrequencyTable* known_table(state_type state) const noexcept {
     for (const auto& [known, table] : tables_)
-      if (known == state) return table;
-    return build(state);
+      if (known == state) return &table;
+    return nullptr;
   }
 
-  // transformers' per-forward update with seq_len = largest position + 1.
-  // The table is built before the state moves, so a throw changes nothing;
-  // a concurrent call that moved the state first makes this one re-decide.
+  FrequencyTable table_of(state_type state) const {
+    const FrequencyTable* known = known_table(state);
+    return known != nullptr ? *known : build(state);
+  }
+
+  // Whether a state's table can be built in the call (policy with a
+  // geometric form, heads within one pair block, a SIMD kernel).
+  bool steps_fast(bool simd_kernel) const noexcept {
+    if constexpr (detail::has_geometric_step<Policy>::value)
+      return simd_kernel && dims_.pairs() <= detail::kPairBlock;
+    else
+      return (void)simd_kernel, false;
+  }
+
+  // transformers' per-forward update, seq_len = largest position + 1 (with
+  // `advance`; otherwise the current state): calls bind(state) for the state
+  // the call uses before the state moves, so a throw changes nothing, and
+  // decides again if a concurrent call moved the state first.
+  template <class Bind>
+  auto settle(std::int64_t largest, bool advance, Bind&& bind) const {
+    state_type current = state_.load(std::memory_order_acquire);
+    for (;;) {
+      const state_type next =
+          advance && largest >= 0 ? policy_.next_state(current, largest + 1) : current;
+      auto bound = bind(next);
+      if (next == current ||
+          state_.compare_exchange_weak(current, next, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        return bound;
+    }
+  }
+
+  // The table a forward call whose largest position is `largest` uses, with
+  // the state advanced (for `prepare`).
   FrequencyTable table_for_call(std::int64_t largest) const {
     if constexpr (length_dependent) {
-      state_type current = state_.load(std::memory_order_acquire);
-      for (;;) {
-        if (largest < 0) return table_of(current);
-        const state_type next = policy_.next_state(current, largest + 1);
-        FrequencyTable table = table_of(next);
-        if (next == current ||
-            state_.compare_exchange_weak(current, next, std::memory_order_acq_rel,
-                                         std::memory_order_acquire))
-          return table;
-      }
+      return settle(largest, true, [&](state_type next) { return table_of(next); });
     } else {
       (void)largest;
       return table_;
     }
   }
+
+  static std::uint64_t next_id() noexcept { return detail::next_rope_id(); }
 
   RotaryDims dims_;
   Policy policy_;
@@ -216,6 +319,7 @@ class Rope {
   // Length-dependent policies: the tables built up front, and the state.
   std::vector<std::pair<state_type, FrequencyTable>> tables_;
   mutable std::atomic<state_type> state_{};
+  std::uint64_t id_ = next_id();  // per instance, keys the per-thread step table
 };
 
 namespace detail {

@@ -26,6 +26,8 @@
 #include "scaling/longrope.hpp"
 #include "scaling/mrope.hpp"
 #include "scaling/ntk_aware.hpp"
+#include "scaling/proportional.hpp"
+#include "scaling/vision_2d.hpp"
 #include "scaling/yarn.hpp"
 #include "storage.hpp"
 #include "version.hpp"

@@ -131,13 +131,23 @@ struct TableSource {
   std::int64_t pairs() const noexcept { return table.pairs(); }
   int axes() const noexcept { return table.axes(); }
   void check(std::int64_t /*largest*/) const noexcept {}
-  template <class Job>
-  const FrequencyTable& bind(std::int64_t /*largest*/, Job& job) const noexcept {
+  template <class Tag, class Job>
+  const FrequencyTable& bind(std::int64_t /*largest*/, Job& job, Isa /*isa*/) const noexcept {
     job.table = TableAccess::angles(table);
     job.scale = rotation_scale(table.attention_factor(), direction);
     return table;
   }
 };
+
+// The channels a call rotates: the dims' slice, less the trailing pairs the
+// angles skip, in the angles' half-split parts (interleaved pairs are
+// adjacent channels whatever the parts). One rule for every entry point.
+template <Layout L>
+Geometry call_geometry(const RotaryDims& dims, const PairShape& shape) {
+  const std::int64_t parts = L == Layout::half_split ? shape.half_split_parts : 1;
+  return Geometry{dims.head_dim(), dims.offset(), dims.pairs() - shape.identity_tail,
+                  dims.pairs() / parts, parts};
+}
 
 // Tokens [begin, end) of a job on path `isa`.
 template <Layout L, class Tag, class... Streams>
@@ -191,11 +201,11 @@ void execute_streams(const Source& source, const RotaryDims& dims, const Positio
                                                 streams, names, std::index_sequence_for<Streams...>{});
   source.check(largest);
   const Isa isa = Tag::resolve();
-  Job<Streams...> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0},
-                      Geometry{dims.head_dim(), 0, dims.pairs(), dims.pairs()}, positions,
-                      streams};
-  const auto& angles = source.bind(largest, job);  // keeps a bound table alive
+  Job<Streams...> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0}, Geometry{},
+                      positions, streams};
+  const auto& angles = source.template bind<Tag>(largest, job, isa);  // keeps a built table alive
   (void)angles;
+  job.geometry = call_geometry<L>(dims, job.rows.cos != nullptr ? job.rows.shape : job.table.shape);
   run_job<L, Tag>(isa, job, threads);
 }
 

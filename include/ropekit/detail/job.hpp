@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "../frequencies.hpp"
+#include "../isa.hpp"
 #include "../positions.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
@@ -48,6 +49,16 @@ inline RotationScale rotation_scale(double attention_factor, Direction direction
 // keeps a block's cos/sin in L1 while every head of the token is rotated.
 inline constexpr std::int64_t kPairBlock = 256;
 
+// Which of a table's pairs a call rotates and where they sit, beyond what
+// RotaryDims says; the defaults describe a plain table.
+struct PairShape {
+  // Trailing pairs whose rotation is the identity (FrequencyTable::
+  // rotated_pairs), skipped by every call.
+  std::int64_t identity_tail = 0;
+  // Half-split parts (Frequencies::half_split_parts).
+  std::int64_t half_split_parts = 1;
+};
+
 // A FrequencyTable's arrays as the kernels read them (non-owning). Arrays
 // are padded with zeros to a multiple of 16 pairs, so whole vectors past
 // the last pair read harmless angles.
@@ -65,6 +76,7 @@ struct AngleTable {
   const std::uint8_t* axis;
   int axes;
   double attention_factor;
+  PairShape shape;
 };
 
 // Precomputed cos/sin, one padded row per position (CosSinCache).
@@ -72,18 +84,23 @@ struct CosSinRows {
   const float* cos;
   const float* sin;
   std::int64_t stride;
+  PairShape shape;
 };
 
 // Which channels of a head rotate. Half-split pair j is channels
 // (offset + j, offset + half + j); interleaved pair j is channels
-// (offset + 2j, offset + 2j + 1); j < pairs. Every other channel of the head
-// passes through (copied, and normalised, when the stream writes elsewhere
-// or normalises).
+// (offset + 2j, offset + 2j + 1); j < pairs. With parts > 1 (half-split
+// only; then pairs = parts * half) the head's rotary channels are `parts`
+// runs of 2 * half channels, each half-split on its own: pair j is channels
+// (offset + j + p * half, offset + j + (p + 1) * half), p = j / half. Every
+// other channel of the head passes through (copied, and normalised, when
+// the stream writes elsewhere or normalises).
 struct Geometry {
   std::int64_t head_dim;
   std::int64_t offset;
   std::int64_t pairs;
   std::int64_t half;
+  std::int64_t parts = 1;
 };
 
 // The stream writes its own source.
@@ -137,6 +154,11 @@ void head_part(Stream& st, std::int64_t part, std::int64_t parts) {
   if constexpr (!Stream::in_place) st.dst = st.dst.head_range(begin, count);
 }
 
+// A double-double: hi + lo, |lo| <= ulp(hi) / 2.
+struct dd {
+  double hi, lo;
+};
+
 // One validated call.
 template <class... Streams>
 struct Job {
@@ -148,12 +170,22 @@ struct Job {
   std::tuple<Streams...> streams;
 };
 
+// Whether a job runs on a SIMD kernel on path `isa` (double storage always
+// takes the scalar reference).
+template <class... Streams>
+bool job_kernel_is_simd(const Job<Streams...>& /*job*/, Isa isa) noexcept {
+  using First = std::tuple_element_t<0, std::tuple<Streams...>>;
+  return isa != Isa::scalar && !std::is_same_v<typename First::source_value, double>;
+}
+
 // The kernels' view of a FrequencyTable (whose arrays are not public API).
 struct TableAccess {
   static AngleTable angles(const FrequencyTable& table) noexcept {
     const FrequencyTable::Data& d = *table.data_;
+    const PairShape shape{table.pairs() - d.rotated_pairs, d.half_split_parts};
     return {d.quarters_head.data(), d.quarters_tail.data(), d.turns_hi.data(), d.turns_mid.data(),
-            d.turns_lo.data(),      d.axis.data(),          d.axes,            d.attention_factor};
+            d.turns_lo.data(),      d.axis.data(),          d.axes,            d.attention_factor,
+            shape};
   }
 };
 

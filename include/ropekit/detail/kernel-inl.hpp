@@ -399,6 +399,22 @@ inline auto head_io(const Stream& st, std::int64_t t, std::int64_t h) {
                                           st.norm.plus_one ? 1.0f : 0.0f};
 }
 
+// Half-split pairs [j0, j0 + n) as runs that stay inside one part:
+// f(x1, i, count) for pairs j0 + i .. j0 + i + count - 1, whose first
+// channels start at x1 (their partners half channels on). One run unless
+// the geometry has several parts (Gemma 4's vision tower).
+template <class F>
+inline void for_each_half_split_run(const Geometry& g, std::int64_t j0, std::int64_t n, F&& f) {
+  for (std::int64_t i = 0; i < n;) {
+    const std::int64_t j = j0 + i;
+    const std::int64_t part = g.parts > 1 ? j / g.half : 0;
+    const std::int64_t part_end = g.parts > 1 ? (part + 1) * g.half : j0 + n;
+    const std::int64_t count = (part_end < j0 + n ? part_end : j0 + n) - j;
+    f(g.offset + j + part * g.half, i, count);
+    i += count;
+  }
+}
+
 // Whether a stream writes the channels that do not rotate.
 template <class Stream>
 constexpr bool kWritesPassThrough = !Stream::in_place || Stream::normalises;
@@ -411,6 +427,7 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
                     std::int64_t n, const float* c, const float* s, const float* c2,
                     const float* s2) {
   using S = source_t<Stream>;
+  if (st.src.heads() == 0) return;  // such a view may have no memory at all
   const bool first_block = j0 == 0;
   if constexpr (!Stream::rotates) {
     if (first_block)
@@ -420,10 +437,12 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
     constexpr bool kWords = L == Layout::interleaved && Stream::in_place && !Stream::normalises &&
                             std::is_same_v<S, Eigen::bfloat16> && ops::kBfloat16Words;
     const std::int64_t words = kWords ? n - n % ops::kF : 0;
-    const std::int64_t x = L == Layout::half_split ? g.offset + j0 : g.offset + 2 * j0;
+    const std::int64_t x = g.offset + 2 * j0;  // interleaved
     if constexpr (!head_major<Stream, kPrefetch, L>()) {
       if constexpr (L == Layout::half_split) {
-        blocked_half_split<kPrefetch>(st.src, t, x, g.half, n, c, s);
+        for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {
+          blocked_half_split<kPrefetch>(st.src, t, x1, g.half, count, c + i, s + i);
+        });
       } else {
         if constexpr (kWords) blocked_words<kPrefetch>(st.src, t, x, words, c, s);
         blocked_interleaved<kPrefetch>(st.src, t, x + 2 * words, 2 * (n - words), c2 + 2 * words,
@@ -435,15 +454,19 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
         if constexpr (Stream::normalises) io.r = rms_factor(io, g.head_dim, st.norm.eps);
         if constexpr (kWritesPassThrough<Stream>) {
           if (first_block) {
-            const std::int64_t rotated_end =
-                L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
+            const std::int64_t rotated_end = L == Layout::half_split
+                                                 ? g.offset + g.parts * g.half + g.pairs
+                                                 : g.offset + 2 * g.pairs;
             copy_channels(io, 0, g.offset);
-            if (L == Layout::half_split) copy_channels(io, g.offset + g.pairs, g.offset + g.half);
+            if (L == Layout::half_split && g.pairs < g.half)
+              copy_channels(io, g.offset + g.pairs, g.offset + g.half);
             copy_channels(io, rotated_end, g.head_dim);
           }
         }
         if constexpr (L == Layout::half_split) {
-          rotate_head_half_split<kPrefetch>(io, x, x + g.half, n, c, s);
+          for_each_half_split_run(g, j0, n, [&](std::int64_t x1, std::int64_t i, std::int64_t count) {
+            rotate_head_half_split<kPrefetch>(io, x1, x1 + g.half, count, c + i, s + i);
+          });
         } else {
           if constexpr (kWords)
             rotate_head_words<kPrefetch>(const_cast<S*>(io.src) + x, words, st.src.token_stride(),
@@ -501,7 +524,67 @@ inline void run_tokens(const Job<Streams...>& job, std::int64_t begin, std::int6
   }
 }
 
+// Double-double arithmetic (detail::dd) with FMA, for building angle tables
+// in the call.
+inline dd dd_mul(dd a, dd b) {
+  const double p = a.hi * b.hi;
+  double e = __builtin_fma(a.hi, b.hi, -p);
+  e = __builtin_fma(a.hi, b.lo, __builtin_fma(a.lo, b.hi, e));
+  const double hi = p + e;
+  return {hi, e - (hi - p)};
+}
+inline dd dd_pow(dd base, std::int64_t n) {  // n >= 1
+  dd result{1.0, 0.0};
+  for (; n > 0; n >>= 1, base = dd_mul(base, base))
+    if (n & 1) result = dd_mul(result, base);
+  return result;
+}
+inline void dd_mul_vectors(typename ops::vd a_hi, typename ops::vd a_lo, typename ops::vd b_hi,
+                           typename ops::vd b_lo, typename ops::vd& hi, typename ops::vd& lo) {
+  const typename ops::vd p = ops::mul_d(a_hi, b_hi);
+  typename ops::vd e = ops::fms_d(a_hi, b_hi, p);
+  e = ops::fma_d(a_hi, b_lo, ops::fma_d(a_lo, b_hi, e));
+  hi = ops::add_d(p, e);
+  lo = ops::sub_d(e, ops::sub_d(hi, p));
+}
+
 struct kernel {
+  // Quarter turns (head, tail) of ω_j · x^(-j/k) for j < pairs, from those
+  // of ω_j (q0): a decode step's dynamic-NTK table. r = x^(-1/k) from a
+  // double pow refined by one Newton step in double-double (y += y(1 -
+  // x y^k)/k: from 2^-52 to ~2^-104), then q0_j · r^j with r^j carried in
+  // double-double lanes: relative error ~j·2^-104, far below the long
+  // double definition's own 2^-64. Inputs are ω_j <= π, so every result is
+  // below 2 quarter turns and needs no reduction mod 4.
+  static void geometric_quarters(const double* q0_head, const double* q0_tail,
+                                 std::int64_t pairs, dd x, std::int64_t k, double* head,
+                                 double* tail) {
+    using vd = typename ops::vd;
+    dd y{std::pow(x.hi, -1.0 / static_cast<double>(k)), 0.0};
+    const dd residual = dd_mul(x, dd_pow(y, k));  // ~1
+    const double e = (1.0 - residual.hi) - residual.lo;
+    const double correction = y.hi * (e / static_cast<double>(k));
+    const double r_hi = y.hi + correction;
+    const dd r{r_hi, correction - (r_hi - y.hi)};
+    alignas(64) double lane_hi[ops::kD];
+    alignas(64) double lane_lo[ops::kD];
+    dd power{1.0, 0.0};
+    for (int i = 0; i < ops::kD; ++i, power = dd_mul(power, r)) {
+      lane_hi[i] = power.hi;
+      lane_lo[i] = power.lo;
+    }
+    const vd step_hi = ops::set1_d(power.hi), step_lo = ops::set1_d(power.lo);  // r^kD
+    vd r_pow_hi = ops::load_d(lane_hi), r_pow_lo = ops::load_d(lane_lo);
+    for (std::int64_t j = 0; j < pairs; j += ops::kD) {
+      vd q_hi, q_lo;
+      dd_mul_vectors(ops::load_d(q0_head + j), ops::load_d(q0_tail + j), r_pow_hi, r_pow_lo, q_hi,
+                     q_lo);
+      ops::store_d(head + j, q_hi);
+      ops::store_d(tail + j, q_lo);
+      dd_mul_vectors(r_pow_hi, r_pow_lo, step_hi, step_lo, r_pow_hi, r_pow_lo);
+    }
+  }
+
   // Rotates tokens [begin, end) of a validated job; calls that stream from
   // memory take the prefetching, streaming visit order.
   template <Layout L, class... Streams>

@@ -101,6 +101,31 @@ inline float reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t 
   return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
 }
 
+// The channels of pair j: interleaved (offset + 2j, offset + 2j + 1);
+// half-split, in part p = j / (pairs / parts) of 2 * half channels,
+// (offset + 2 * half * p + i, ... + half), i = j mod (pairs / parts).
+template <Layout L>
+inline void reference_pair(const Geometry& g, std::int64_t j, std::int64_t& first,
+                           std::int64_t& second) {
+  if (L == Layout::interleaved) {
+    first = g.offset + 2 * j;
+    second = first + 1;
+    return;
+  }
+  const std::int64_t part_pairs = g.pairs / g.parts;
+  first = g.offset + 2 * g.half * (j / part_pairs) + j % part_pairs;
+  second = first + g.half;
+}
+
+// Whether channel ch of a head rotates (is in some pair).
+template <Layout L>
+inline bool reference_rotates(const Geometry& g, std::int64_t ch) {
+  const std::int64_t rel = ch - g.offset;
+  if (L == Layout::interleaved) return rel >= 0 && rel < 2 * g.pairs;
+  if (rel < 0 || rel >= 2 * g.half * g.parts) return false;
+  return rel % (2 * g.half) % g.half < g.pairs / g.parts;
+}
+
 // One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
 // that do not rotate too (once, with the first block) where it writes them.
 template <Layout L, class C, class Stream>
@@ -126,22 +151,12 @@ inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t
         for (std::int64_t ch = 0; ch < g.head_dim; ++ch) head.store(ch, head.load(ch));
       continue;
     }
-    if ((!Stream::in_place || Stream::normalises) && j0 == 0) {
-      const std::int64_t rotated_end =
-          L == Layout::half_split ? g.offset + g.half + g.pairs : g.offset + 2 * g.pairs;
-      for (std::int64_t ch = 0; ch < g.head_dim; ++ch) {
-        const bool rotated =
-            L == Layout::half_split
-                ? (ch >= g.offset && ch < g.offset + g.pairs) ||
-                      (ch >= g.offset + g.half && ch < rotated_end)
-                : ch >= g.offset && ch < rotated_end;
-        if (!rotated) head.store(ch, head.load(ch));
-      }
-    }
-    using offsets = pair_offsets<L>;
+    if ((!Stream::in_place || Stream::normalises) && j0 == 0)
+      for (std::int64_t ch = 0; ch < g.head_dim; ++ch)
+        if (!reference_rotates<L>(g, ch)) head.store(ch, head.load(ch));
     for (std::int64_t i = 0; i < n; ++i) {
-      const std::int64_t first = g.offset + offsets::first(j0 + i, g.half);
-      const std::int64_t second = g.offset + offsets::second(j0 + i, g.half);
+      std::int64_t first = 0, second = 0;
+      reference_pair<L>(g, j0 + i, first, second);
       const double a = static_cast<double>(head.load(first));
       const double b = static_cast<double>(head.load(second));
       const double ci = static_cast<double>(c[i]);
@@ -185,6 +200,22 @@ struct kernel {
             [&](const auto&... stream) { (reference_stream<L>(g, stream, t, j0, n, c, s), ...); },
             job.streams);
       }
+    }
+  }
+
+  // Quarter turns of ω_j · x^(-j/k) from those of ω_j (see the SIMD
+  // kernels' version), here straight from the definition in long double.
+  // Rope only builds decode-step tables on SIMD paths; this keeps every path
+  // able to.
+  static void geometric_quarters(const double* q0_head, const double* q0_tail,
+                                 std::int64_t pairs, dd x, std::int64_t k, double* head,
+                                 double* tail) {
+    const long double xl = static_cast<long double>(x.hi) + static_cast<long double>(x.lo);
+    for (std::int64_t j = 0; j < pairs; ++j) {
+      const long double q = (static_cast<long double>(q0_head[j]) + q0_tail[j]) *
+                            std::pow(xl, -static_cast<long double>(j) / static_cast<long double>(k));
+      head[j] = static_cast<double>(q);
+      tail[j] = static_cast<double>(q - static_cast<long double>(head[j]));
     }
   }
 

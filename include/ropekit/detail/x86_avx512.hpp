@@ -47,9 +47,8 @@ struct ops : fp8_ops {
   using vf = __m512;
   // Whether partial loads/stores are single masked instructions.
   static constexpr bool kNativeMasks = true;
-  // Interleaved bfloat16 as 32-bit words (see x86_avx2.hpp): not used
-  // where it could not be measured.
-  static constexpr bool kBfloat16Words = false;
+  // Interleaved bfloat16 as 32-bit words (see x86_avx2.hpp).
+  static constexpr bool kBfloat16Words = true;
   using vd = __m512d;
   using vi = __m512i;
 
@@ -69,6 +68,10 @@ struct ops : fp8_ops {
   }
   // Round to nearest even, NaN to a quiet NaN of the same sign (as Eigen).
   static __m256i to_bfloat16(vf v) {
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(bfloat16_in_high_half(v), 16));
+  }
+  // Each lane rounded to bfloat16 in its high 16 bits (low 16 bits: garbage).
+  static __m512i bfloat16_in_high_half(vf v) {
     const __m512i bits = _mm512_castps_si512(v);
     const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
     const __m512i rounded =
@@ -76,8 +79,18 @@ struct ops : fp8_ops {
     const __m512i quiet_nan = _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(INT32_MIN)),
                                               _mm512_set1_epi32(0x7FC00000));
     const __mmask16 is_nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    return _mm512_cvtepi32_epi16(
-        _mm512_srli_epi32(_mm512_mask_blend_epi32(is_nan, rounded, quiet_nan), 16));
+    return _mm512_mask_blend_epi32(is_nan, rounded, quiet_nan);
+  }
+
+  static vi load_words(const Eigen::bfloat16* p) { return _mm512_loadu_si512(p); }
+  static vf low_halves(vi words) { return _mm512_castsi512_ps(_mm512_slli_epi32(words, 16)); }
+  static vf high_halves(vi words) {
+    return _mm512_castsi512_ps(_mm512_and_si512(words, _mm512_set1_epi32(-65536)));
+  }
+  static void store_words(Eigen::bfloat16* p, vf low, vf high) {
+    const __m512i low_bits = _mm512_srli_epi32(bfloat16_in_high_half(low), 16);
+    _mm512_storeu_si512(p, _mm512_mask_blend_epi16(0xAAAAAAAAu, low_bits,
+                                                   bfloat16_in_high_half(high)));
   }
 
   template <class T>

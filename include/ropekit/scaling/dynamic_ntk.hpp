@@ -76,6 +76,25 @@ class DynamicNtk {
            std::pow(1.0L + s * (seen - trained) / trained, exponent);
   }
 
+  /// The frequencies at `length` as a geometric correction of those at the
+  /// trained length: base'^(-2j/d) = base^(-2j/d) · x^(-2j/(d-2)), so
+  /// ω_j(ℓ) = ω_j(L) · x^(-j/k) with x = 1 + s·(ℓ-L)/L and k = (d-2)/2. A
+  /// Rope builds a decode step's table from it with a root and a few dozen
+  /// double-double vector operations instead of a powl per pair;
+  /// `frequencies` stays the definition the tests compare it with.
+  struct GeometricStep {
+    long double x;
+    std::int64_t root;
+  };
+  GeometricStep geometric_step(const RotaryDims& dims, state_type length) const {
+    (void)detail::ntk_exponent(dims, name);  // rotary_dim >= 4, so root >= 1
+    const long double trained = static_cast<long double>(max_position_embeddings_);
+    const long double seen = static_cast<long double>(
+        length > max_position_embeddings_ ? length : max_position_embeddings_);
+    return {1.0L + static_cast<long double>(factor_) * (seen - trained) / trained,
+            (dims.rotary_dim() - 2) / 2};
+  }
+
   /// The base only grows with the length, so frequencies only shrink: a
   /// table that is in range at the trained length is in range at any length.
   Frequencies frequencies(const RotaryDims& dims, state_type length) const {
