@@ -120,7 +120,7 @@ paths_line "clang-cxx20-sanitizers"
 
 kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test"
 kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
-kernel_suites="$kernel_suites rotate_into_test kv_cache_test"
+kernel_suites="$kernel_suites rotate_into_test kv_cache_test kv_cache_bad_input_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""

@@ -60,9 +60,10 @@ inline constexpr bool double_on_all_or_no_side_v =
 template <class S, class D>
 using convert_stream_t = Stream<HeadView<const S>, HeadView<D>, false>;
 
-// Angles for a call that rotates nothing: binding it leaves no rotated pair
-// (the kernel then copies every channel of every stream) and no table is
-// read. `dims` only carries the head width the views are checked against.
+// Angles for a call that rotates nothing: every pair counts as an identity
+// tail, so the call's geometry has no rotated pair (the kernel then copies
+// every channel of every stream) and no table is read. `dims` only carries
+// the head width the views are checked against.
 struct NoAngles {
   const RotaryDims& dims;
 
@@ -70,11 +71,10 @@ struct NoAngles {
   std::int64_t pairs() const noexcept { return dims.pairs(); }
   int axes() const noexcept { return 1; }
   void check(std::int64_t /*largest*/) const noexcept {}
-  template <class Job>
-  int bind(std::int64_t /*largest*/, Job& job) const noexcept {
-    job.geometry.pairs = 0;
-    job.geometry.half = 0;
-    return 0;
+  template <class Tag, class Job>
+  const NoAngles& bind(std::int64_t /*largest*/, Job& job, Isa /*isa*/) const noexcept {
+    job.table.shape.identity_tail = dims.pairs();
+    return *this;
   }
 };
 
