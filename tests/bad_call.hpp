@@ -48,6 +48,8 @@ void expect_rejected_writing_nothing(const BadCall<Canvas>& row) {
     for (const char* needle : row.needles)
       EXPECT_NE(message.find(needle), std::string::npos)
           << "'" << needle << "' not in: " << message;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
   }
   EXPECT_TRUE(canvas.same(before)) << "a buffer changed";
 }
