@@ -177,6 +177,22 @@ ropekit::HeadView<T> scaled(ropekit::HeadView<T> view, const std::vector<float>&
   }
 }
 
+// On every kernel path, f(rope) for ropes whose rotated channels are not a
+// leading [0, rotary_dim): slices at an offset (DeepSeek-V4's last channels,
+// adjacent pairs; one inside the head) and a proportional table, which
+// rotates only its pairs with a frequency.
+template <class F>
+void for_each_path_and_slice_rope(F&& f) {
+  using namespace ropekit;
+  for (Isa isa : available_isas()) {
+    SCOPED_TRACE(isa_name(isa));
+    ScopedIsa scoped(isa);
+    f(Rope<scaling::Yarn, gptj>(RotaryDims(96, 32, 56), scaling::Yarn(16.0, 65536, 10000.0)));
+    f(Rope<scaling::Default>(RotaryDims(72, 40, 30), scaling::Default(10000.0)));
+    f(Rope<scaling::Proportional>(RotaryDims(128), scaling::Proportional(0.25, 1e6)));
+  }
+}
+
 }  // namespace ropekit_test
 
 #endif  // ROPEKIT_TESTS_CONVERT_UTIL_HPP

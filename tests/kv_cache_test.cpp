@@ -317,6 +317,45 @@ TEST(AppendKv, RopeAnyRopeAndTableAgree) {
   EXPECT_TRUE(bytes_equal(results[0], results[2]));
 }
 
+// A rotated slice at an offset (DeepSeek-V4's last channels) and an
+// identity tail (proportional RoPE): on every path, a float cache holds
+// exactly k rotated in place (apply_k on a copy) and v, and q is apply_q's.
+template <class R>
+void expect_append_as_in_place(const R& rope) {
+  const std::int64_t head_dim = rope.dims().head_dim();
+  const std::int64_t tokens = 3, pages = 2, page_size = 4;
+  const std::int64_t slot_ids[3] = {6, 1, 4};
+  const std::int64_t ids[3] = {7, 70000, 12};
+  const Positions positions(ids, tokens);
+  const auto q0 = random_values<float>(tokens * 2 * head_dim, 1);
+  const auto k0 = random_values<float>(tokens * head_dim, 2);
+  const auto v = random_values<float>(tokens * head_dim, 3);
+  auto q = q0, q_expected = q0, k_expected = k0;
+  std::vector<float> buffer(2 * pages * page_size * head_dim, -9.0f);
+  const PagedKvCache<float> cache(buffer.data(), buffer.data() + buffer.size() / 2, pages,
+                                  page_size, 1, head_dim, KvLayout::hnd);
+  append_kv(rope, token_major_view(q.data(), tokens, 2, head_dim),
+            token_major_view(k0.data(), tokens, 1, head_dim),
+            token_major_view(v.data(), tokens, 1, head_dim), cache,
+            KvSlots::slot_mapping(slot_ids, tokens), positions);
+  rope.apply_q(token_major_view(q_expected.data(), tokens, 2, head_dim), positions);
+  rope.apply_k(token_major_view(k_expected.data(), tokens, 1, head_dim), positions);
+  EXPECT_TRUE(bytes_equal(q, q_expected)) << "q, head_dim " << head_dim;
+  for (std::int64_t t = 0; t < tokens; ++t) {
+    const auto at = static_cast<std::size_t>(slot_ids[t] * head_dim);
+    const auto from = static_cast<std::size_t>(t * head_dim);
+    for (std::int64_t c = 0; c < head_dim; ++c) {
+      const auto i = static_cast<std::size_t>(c);
+      ASSERT_EQ(buffer[at + i], k_expected[from + i]) << "k t=" << t << " channel " << c;
+      ASSERT_EQ(buffer[buffer.size() / 2 + at + i], v[from + i]) << "v t=" << t << " channel " << c;
+    }
+  }
+}
+
+TEST(AppendKv, SliceAtAnOffsetAndIdentityTailAsInPlace) {
+  for_each_path_and_slice_rope([](const auto& rope) { expect_append_as_in_place(rope); });
+}
+
 // Slot resolution reuses this thread's scratch: once a call of n tokens has
 // run, calls of up to n tokens allocate nothing, unordered slots (the sort)
 // and block tables included.

@@ -180,29 +180,16 @@ TEST(RotateInto, SameTypeEqualsInPlaceRotationOfACopy) {
 // identity tail (proportional RoPE rotates only the pairs with a
 // frequency): out of place is the in-place rotation of a copy, bit for bit,
 // on every path, the channels that do not rotate copied.
-template <class R>
-void expect_geometry_in_place(const R& rope, std::int64_t head_dim) {
-  const auto src = random_values<float>(kTokens * 3 * head_dim, 5);
-  std::vector<float> out(src.size(), -9.0f), copy = src;
-  rotate_into(rope, token_major_view(src.data(), kTokens, 3, head_dim),
-              token_major_view(out.data(), kTokens, 3, head_dim), Positions(kIds, kTokens));
-  rope.apply_q(token_major_view(copy.data(), kTokens, 3, head_dim), Positions(kIds, kTokens));
-  EXPECT_TRUE(bytes_equal(out, copy)) << "head_dim " << head_dim;
-}
-
 TEST(RotateInto, SliceAtAnOffsetAndIdentityTailAsInPlace) {
-  for (Isa isa : available_isas()) {
-    SCOPED_TRACE(isa_name(isa));
-    ScopedIsa scoped(isa);
-    expect_geometry_in_place(Rope<scaling::Yarn, gptj>(RotaryDims(96, 32, 56),
-                                                       scaling::Yarn(16.0, 65536, 10000.0)),
-                             96);
-    expect_geometry_in_place(Rope<scaling::Default>(RotaryDims(72, 40, 30),
-                                                    scaling::Default(10000.0)),
-                             72);
-    expect_geometry_in_place(
-        Rope<scaling::Proportional>(RotaryDims(128), scaling::Proportional(0.25, 1e6)), 128);
-  }
+  for_each_path_and_slice_rope([](const auto& rope) {
+    const std::int64_t head_dim = rope.dims().head_dim();
+    const auto src = random_values<float>(kTokens * 3 * head_dim, 5);
+    std::vector<float> out(src.size(), -9.0f), copy = src;
+    rotate_into(rope, token_major_view(src.data(), kTokens, 3, head_dim),
+                token_major_view(out.data(), kTokens, 3, head_dim), Positions(kIds, kTokens));
+    rope.apply_q(token_major_view(copy.data(), kTokens, 3, head_dim), Positions(kIds, kTokens));
+    EXPECT_TRUE(bytes_equal(out, copy)) << "head_dim " << head_dim;
+  });
 }
 
 // q and k in one call give the bits of two one-tensor calls; Rope, AnyRope
