@@ -218,6 +218,68 @@ void naive_case(benchmark::State& state, Case c, bool interleaved) {
   timed(state, run, b.bytes(), c.tokens, &pass);
 }
 
+// Phi-3-style LongRoPE over the shape's pairs: short factors near 1, long
+// ones up to 4, switching past 4096 tokens.
+scaling::LongRope bench_longrope(const Shape& shape) {
+  const std::int64_t pairs = shape.rotary_dim / 2;
+  scaling::LongRope::Params longrope;
+  for (std::int64_t j = 0; j < pairs; ++j) {
+    longrope.short_factor.push_back(1.0 + 0.02 * static_cast<double>(j));
+    longrope.long_factor.push_back(1.0 + 3.0 * static_cast<double>(j) / static_cast<double>(pairs));
+  }
+  longrope.original_max_position_embeddings = 4096;
+  longrope.max_position_embeddings = 131072;
+  longrope.base = shape.base;
+  return scaling::LongRope(longrope);
+}
+
+// Decode steps whose table changes every call, as a length-dependent policy
+// meets them in a real decode loop: DynamicNtk past its trained length (the
+// base grows with each token: a new table per step) and per-call LongRoPE
+// alternating across its switch (short, long, short, ...). Each call moves
+// the position on (or across the switch); `vs_default_policy` is the default
+// policy's time over this one's at the same positions, alternating rounds.
+template <class T, Layout L, class Policy>
+void changing_table_case(benchmark::State& state, Case c, Policy policy, std::int64_t first,
+                         bool alternate) {
+  auto& b = buffers<T>(*c.shape, c.tokens);
+  const ropekit::RotaryDims dims(c.shape->head_dim, c.shape->rotary_dim);
+  const ropekit::Rope<Policy, L> rope(dims, policy);
+  const ropekit::Rope<scaling::Default, L> default_rope(dims, scaling::Default(c.shape->base));
+  const auto q = ropekit::token_major_view(b.q.data(), c.tokens, c.shape->q_heads, c.shape->head_dim);
+  const auto k = ropekit::token_major_view(b.k.data(), c.tokens, c.shape->kv_heads, c.shape->head_dim);
+  std::int64_t step = 0;
+  const auto next_position = [&] {
+    ++step;
+    return alternate ? first + (step % 2) : first + step * c.tokens;
+  };
+  auto rotate = [&] { rope.apply(q, k, ropekit::Positions::starting_at(next_position())); };
+  auto rotate_default = [&] {
+    default_rope.apply(q, k, ropekit::Positions::starting_at(next_position()));
+  };
+  label_with_path(state);
+  const float one = runtime_one();
+  auto pass = [&] { inplace_pass(b, one); };
+  timed(state, rotate, b.bytes(), c.tokens, &pass);
+  state.counters["vs_default_policy"] = roofline_ratio(rotate, rotate_default);
+}
+
+template <class T>
+void register_changing_tables(const Case& c, const scaling::LongRope& longrope) {
+  const std::string s = "ropekit/" + c.suffix(ropekit::storage_name<T>()) + "/neox/";
+  // Past DynamicNtk's trained 8192 tokens from the first step on.
+  benchmark::RegisterBenchmark((s + "dynamic_past_trained").c_str(),
+                               changing_table_case<T, ropekit::neox, scaling::DynamicNtk>, c,
+                               scaling::DynamicNtk(4.0, 8192, c.shape->base), std::int64_t{10000},
+                               false);
+  // Largest position 4095 then 4096: seq_len 4096 (short factors), 4097 (long).
+  benchmark::RegisterBenchmark((s + "longrope_at_switch").c_str(),
+                               changing_table_case<T, ropekit::neox, scaling::LongRope>, c, longrope,
+                               std::int64_t{4096 - c.tokens}, true);
+}
+
+#include "fused_keys-inl.hpp"  // K-shift and re-table cases (uses the helpers above)
+
 template <class F>
 void for_each_policy(const Shape& shape, F&& f) {
   const std::int64_t pairs = shape.rotary_dim / 2;
@@ -228,15 +290,7 @@ void for_each_policy(const Shape& shape, F&& f) {
   f(scaling::DynamicNtk(4.0, 8192, shape.base));
   f(scaling::Yarn(4.0, 8192, shape.base));
   f(scaling::Llama3(8.0, 1.0, 4.0, 8192, shape.base));
-  scaling::LongRope::Params longrope;
-  for (std::int64_t j = 0; j < pairs; ++j) {
-    longrope.short_factor.push_back(1.0 + 0.02 * static_cast<double>(j));
-    longrope.long_factor.push_back(1.0 + 3.0 * static_cast<double>(j) / static_cast<double>(pairs));
-  }
-  longrope.original_max_position_embeddings = 4096;
-  longrope.max_position_embeddings = 131072;
-  longrope.base = shape.base;
-  f(scaling::LongRope(longrope));
+  f(bench_longrope(shape));
   const std::int64_t third = 3 * pairs / 8;
   f(scaling::Mrope<>({pairs - 2 * third, third, third}, scaling::Default(shape.base)));
 }
@@ -415,6 +469,12 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       if (found != scalar_speedups_.end())
         std::fprintf(stderr, "%s: %.1fx the scalar path\n", name.c_str(), found->second);
     }
+    for (const std::string& name : order_) {
+      const auto found = unfused_speedups_.find(name);
+      if (found != unfused_speedups_.end())
+        std::fprintf(stderr, "%s: %.2f of the roofline, %.2fx the unfused calls\n", name.c_str(),
+                     ratios_.at(name), found->second);
+    }
   }
 
   static std::vector<std::string> split(const std::string& name) {
@@ -452,11 +512,14 @@ int main(int argc, char** argv) {
       register_group<Eigen::bfloat16>(c, false);
       register_group<Eigen::half>(c, false);
     }
+  for (const std::int64_t tokens : {1, 64})
+    register_changing_tables<float>(Case{&kShapes[0], tokens, "decode"}, bench_longrope(kShapes[0]));
   for (const auto& [phase, tokens] : phases) {
     const Case c{&kGemma4Global, tokens, phase};
     register_proportional<float>(c);
     register_proportional<Eigen::bfloat16>(c);
   }
+  register_key_cases();
   register_kv_append_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

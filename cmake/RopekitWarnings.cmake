@@ -21,6 +21,12 @@ function(ropekit_target_flags target)
       target_compile_options(${target} PRIVATE -fsanitize=${ROPEKIT_SANITIZE}
                              -fno-sanitize-recover=all -fno-omit-frame-pointer)
       target_link_options(${target} PRIVATE -fsanitize=${ROPEKIT_SANITIZE})
+      # C programs linking the sanitized C API need the C++ parts of the
+      # sanitizer runtimes (UBSan's vptr checks), which the C++ driver links.
+      get_target_property(type ${target} TYPE)
+      if(type STREQUAL "EXECUTABLE")
+        set_target_properties(${target} PROPERTIES LINKER_LANGUAGE CXX)
+      endif()
     endif()
   elseif(MSVC)
     target_compile_options(${target} PRIVATE /W4 $<$<BOOL:${ROPEKIT_WERROR}>:/WX>)

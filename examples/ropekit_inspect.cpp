@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// ropekit-inspect CONFIG.json [--seq-len N] [--target-len L] [--json]
+// ropekit-inspect CONFIG.json [--layers] [--seq-len N] [--target-len L] [--json]
 //
 // Prints the RoPE a Hugging Face config.json describes, as ropekit builds it:
 // variant and parameters, layout, widths, every pair's inverse frequency and
@@ -8,6 +8,10 @@
 // --target-len what each method needs to reach a target context. --seq-len
 // evaluates length-dependent policies (dynamic NTK, LongRoPE) at N tokens.
 // --json prints the same as one JSON object (doubles round-trip exactly).
+// --layers prints the model layer by layer (one line per layer: type,
+// widths, layout, rope type, base, factor; or "no RoPE"), for models whose
+// layers use different rotations or none; with --json an object whose
+// "layers" array holds one entry per layer (null for a layer without RoPE).
 // Errors: one line on stderr, exit status 2.
 #include <cmath>
 #include <cstdint>
@@ -30,7 +34,7 @@ using namespace ropekit;
 using ordered_json = nlohmann::ordered_json;
 
 constexpr const char* kUsage =
-    "usage: ropekit-inspect CONFIG.json [--seq-len N] [--target-len L] [--json]";
+    "usage: ropekit-inspect CONFIG.json [--layers] [--seq-len N] [--target-len L] [--json]";
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 // Men et al.'s bound scans every position up to L for each candidate base;
 // past this length the scan takes minutes, so it is skipped.
@@ -41,6 +45,7 @@ struct Options {
   std::optional<std::int64_t> seq_len;
   std::optional<std::int64_t> target_len;
   bool json = false;
+  bool layers = false;
   bool help = false;
 };
 
@@ -77,6 +82,8 @@ Options parse(int argc, char** argv) {
     };
     if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--layers") {
+      options.layers = true;
     } else if (arg == "-h" || arg == "--help") {
       options.help = true;
     } else if (auto v = value_of("--seq-len")) {
@@ -101,9 +108,8 @@ ordered_json number_or_null(double x) {
 }
 
 // Policy parameters as ropekit resolved them (not just as written).
-ordered_json policy_details(const HfRopeConfig& c, const std::optional<std::int64_t>& seq_len) {
+ordered_json policy_details(const AnyRope& rope, const std::optional<std::int64_t>& seq_len) {
   ordered_json d = ordered_json::object();
-  const AnyRope& rope = c.rope;
   const RotaryDims& dims = rope.dims();
   auto yarn = [&](const scaling::Yarn& y) {
     const auto& p = y.params();
@@ -148,6 +154,10 @@ ordered_json policy_details(const HfRopeConfig& c, const std::optional<std::int6
     d["original_max_position_embeddings"] = l3->original_max_position_embeddings();
     d["unchanged_below_wavelength"] = static_cast<double>(l3->high_freq_wavelen());
     d["divided_above_wavelength"] = static_cast<double>(l3->low_freq_wavelen());
+  } else if (const auto* p = rope.policy_if<scaling::Proportional>()) {
+    d["factor"] = p->factor();
+    d["partial_rotary_factor"] = p->partial_rotary_factor();
+    d["rotated_pairs"] = p->rotated_pairs(dims);
   } else if (const auto* lr = rope.policy_if<scaling::LongRope>()) {
     d["factor"] = lr->factor();
     d["original_max_position_embeddings"] = lr->original_max_position_embeddings();
@@ -161,21 +171,24 @@ ordered_json policy_details(const HfRopeConfig& c, const std::optional<std::int6
   return d;
 }
 
-ordered_json describe(const HfRopeConfig& c, const Options& options) {
+// One rotation as the config describes it and ropekit builds it.
+ordered_json describe(const HfRopeDescription& c, const AnyRope& rope, const std::string& source,
+                      const std::string& model_type, const Options& options) {
   ordered_json out;
-  out["source"] = c.source;
-  out["model_type"] = c.model_type;
+  out["source"] = source;
+  out["model_type"] = model_type;
+  if (!c.layer_type.empty()) out["layer_type"] = c.layer_type;
   out["rope_type"] = c.rope_type;
   out["rope_type_as_written"] = c.rope_type_as_written;
-  out["policy"] = c.rope.policy_name();
+  out["policy"] = rope.policy_name();
   out["rope_block_key"] = c.rope_block_key;
   out["parameters"] = ordered_json::parse(
       c.scaling_parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  out["policy_details"] = policy_details(c, options.seq_len);
-  out["base"] = c.base;
-  out["layout"] = layout_name(c.layout);
-  out["head_dim"] = c.head_dim;
-  out["rotary_dim"] = c.rotary_dim;
+  out["policy_details"] = policy_details(rope, options.seq_len);
+  out["base"] = rope.base();
+  out["layout"] = layout_name(rope.layout());
+  out["head_dim"] = rope.dims().head_dim();
+  out["rotary_dim"] = rope.dims().rotary_dim();
   out["partial_rotary_factor"] = c.partial_rotary_factor;
   out["max_position_embeddings"] =
       c.max_position_embeddings ? ordered_json(*c.max_position_embeddings) : ordered_json();
@@ -185,7 +198,7 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
   out["train_length"] = c.train_length();
 
   const FrequencyTable table =
-      options.seq_len ? c.rope.table_for_length(*options.seq_len) : c.rope.table();
+      options.seq_len ? rope.table_for_length(*options.seq_len) : rope.table();
   out["seq_len"] = options.seq_len ? ordered_json(*options.seq_len) : ordered_json();
   out["attention_factor"] = table.attention_factor();
   out["inv_freq"] = table.inv_freq();
@@ -196,16 +209,16 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
 
   // Liu et al. 2023 for the model's base and pretraining length.
   RopePretraining model;
-  model.rotary_dim = c.rotary_dim;
+  model.rotary_dim = rope.dims().rotary_dim();
   model.train_length = static_cast<double>(c.train_length());
-  model.base = c.base;
+  model.base = rope.base();
   ordered_json law = ordered_json::object();
   try {
     out["critical_dimension"] = critical_dimension(model);
-    out["extrapolation_bound"] = number_or_null(extrapolation_limit(model, c.base));
-    law["extrapolation_bound_infinite"] = std::isinf(extrapolation_limit(model, c.base));
+    out["extrapolation_bound"] = number_or_null(extrapolation_limit(model, model.base));
+    law["extrapolation_bound_infinite"] = std::isinf(extrapolation_limit(model, model.base));
     law["train_length"] = model.train_length;
-    law["regime"] = base_regime_name(classify_base(c.base, model.train_length));
+    law["regime"] = base_regime_name(classify_base(model.base, model.train_length));
   } catch (const std::invalid_argument& e) {
     out["critical_dimension"] = nullptr;
     out["extrapolation_bound"] = nullptr;
@@ -228,7 +241,7 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
       t["liu_unavailable"] = e.what();
     }
     if (*options.target_len <= kMenScanLimit) {
-      const auto men = min_base_for_context(*options.target_len, c.rotary_dim);
+      const auto men = min_base_for_context(*options.target_len, model.rotary_dim);
       t["men_min_base"] = men ? ordered_json(*men) : ordered_json();
       t["current_frequencies_meet_men_bound"] =
           decay_bound_holds(table.inv_freq(), *options.target_len);
@@ -239,6 +252,43 @@ ordered_json describe(const HfRopeConfig& c, const Options& options) {
     out["target"] = t;
   }
   out["notes"] = c.notes;
+  return out;
+}
+
+// The model layer by layer: each distinct rotation described as above, and
+// one entry per layer (null for a layer without RoPE) with what it applies.
+ordered_json describe_layers(const HfModelRope& m, const Options& options) {
+  ordered_json out;
+  out["source"] = m.source;
+  out["model_type"] = m.model_type;
+  out["num_layers"] = m.rope.num_layers();
+  out["layer_types"] = m.layer_types;
+  ordered_json ropes = ordered_json::array();
+  for (std::size_t k = 0; k < m.rope.ropes().size(); ++k)
+    ropes.push_back(
+        describe(m.descriptions[k], m.rope.ropes()[k], m.source, m.model_type, options));
+  ordered_json layers = ordered_json::array();
+  for (std::int64_t i = 0; i < m.rope.num_layers(); ++i) {
+    const std::int64_t k = m.rope.rope_index(i);
+    if (k < 0) {
+      layers.push_back(nullptr);
+      continue;
+    }
+    const ordered_json& r = ropes[static_cast<std::size_t>(k)];
+    const std::optional<double> factor = m.rope.ropes()[static_cast<std::size_t>(k)].factor();
+    ordered_json layer;
+    layer["layer"] = i;
+    layer["layer_type"] = m.layer_types[static_cast<std::size_t>(i)];
+    layer["rope"] = k;
+    for (const char* key : {"rope_type", "policy", "head_dim", "rotary_dim", "layout", "base"})
+      layer[key] = r[key];
+    layer["factor"] = factor ? ordered_json(*factor) : ordered_json();
+    for (const char* key : {"attention_factor", "inv_freq", "wavelength"}) layer[key] = r[key];
+    layers.push_back(layer);
+  }
+  out["ropes"] = ropes;
+  out["layers"] = layers;
+  out["notes"] = m.notes;
   return out;
 }
 
@@ -321,6 +371,49 @@ void print_text(const ordered_json& d) {
                 wl[j].is_null() ? "inf" : num(wl[j]).c_str());
 }
 
+// One line per layer, after each distinct rotation's summary.
+void print_layers_text(const ordered_json& d) {
+  std::printf("%-18s %s\n", "config", d["source"].get<std::string>().c_str());
+  const std::string type = d["model_type"].get<std::string>();
+  std::printf("%-18s %s\n", "model_type", type.empty() ? "(none)" : type.c_str());
+  std::size_t without = 0;
+  for (const auto& layer : d["layers"]) without += layer.is_null() ? 1 : 0;
+  std::printf("%-18s %s (%zu distinct rope%s; %zu without RoPE)\n", "layers",
+              num(d["num_layers"]).c_str(), d["ropes"].size(), d["ropes"].size() == 1 ? "" : "s",
+              without);
+  for (const auto& note : d["notes"]) std::printf("note: %s\n", note.get<std::string>().c_str());
+  for (std::size_t k = 0; k < d["ropes"].size(); ++k) {
+    const auto& r = d["ropes"][k];
+    std::printf(
+        "rope %zu%s: %s (policy %s), base %s, head_dim %s, rotary_dim %s, %s, "
+        "attention_factor %s%s%s\n",
+        k,
+        r.contains("layer_type") ? (" [" + r["layer_type"].get<std::string>() + "]").c_str() : "",
+        r["rope_type"].get<std::string>().c_str(), r["policy"].get<std::string>().c_str(),
+        num(r["base"]).c_str(), num(r["head_dim"]).c_str(), num(r["rotary_dim"]).c_str(),
+        r["layout"].get<std::string>().c_str(), num(r["attention_factor"]).c_str(),
+        r["rope_block_key"].get<std::string>().empty() ? "" : ", from ",
+        r["rope_block_key"].get<std::string>().c_str());
+    for (const auto& note : r["notes"])
+      std::printf("  note: %s\n", note.get<std::string>().c_str());
+  }
+  std::printf("%5s  %-18s %8s %10s  %-11s  %-12s %-24s %s\n", "layer", "type", "head_dim",
+              "rotary_dim", "layout", "rope_type", "base", "factor");
+  const auto& types = d["layer_types"];
+  for (std::size_t i = 0; i < d["layers"].size(); ++i) {
+    const auto& l = d["layers"][i];
+    const std::string t = types[i].get<std::string>();
+    if (l.is_null()) {
+      std::printf("%5zu  %-18s no RoPE\n", i, t.c_str());
+      continue;
+    }
+    std::printf("%5zu  %-18s %8s %10s  %-11s  %-12s %-24s %s\n", i, t.c_str(),
+                num(l["head_dim"]).c_str(), num(l["rotary_dim"]).c_str(),
+                l["layout"].get<std::string>().c_str(), l["rope_type"].get<std::string>().c_str(),
+                num(l["base"]).c_str(), l["factor"].is_null() ? "-" : num(l["factor"]).c_str());
+  }
+}
+
 [[noreturn]] void die(const std::string& message) {
   std::string one_line = message;
   for (char& ch : one_line)
@@ -344,14 +437,25 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    const HfRopeConfig config = load_hf_config(options.config);
-    const ordered_json d = describe(config, options);
+    ordered_json d;
+    if (options.layers) {
+      d = describe_layers(load_hf_model_rope(options.config), options);
+    } else {
+      const HfRopeConfig c = load_hf_config(options.config);
+      d = describe(c, c.rope, c.source, c.model_type, options);
+    }
     if (options.json)
       std::printf("%s\n", d.dump(2, ' ', false, ordered_json::error_handler_t::replace).c_str());
+    else if (options.layers)
+      print_layers_text(d);
     else
       print_text(d);
   } catch (const std::exception& e) {
-    die(e.what());
+    const std::string what = e.what();
+    // A model whose layer types use different rotations: say how to see it.
+    die(options.layers || what.find("load_hf_model_rope") == std::string::npos
+            ? what
+            : what + " (ropekit-inspect: run with --layers)");
   }
   return 0;
 }

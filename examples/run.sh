@@ -10,6 +10,11 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
   -DROPEKIT_BUILD_TESTS=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_BUILD_EXAMPLES=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" >/dev/null
 "$build/examples/quickstart"
+if [ -x "$build/examples/c_quickstart" ]; then
+  echo
+  echo "--- c_quickstart (the C API)"
+  "$build/examples/c_quickstart"
+fi
 echo
 echo "--- ropekit-inspect tests/data/llama-3.1-8b.json --target-len 131072"
 "$build/examples/ropekit-inspect" "$root/tests/data/llama-3.1-8b.json" --target-len 131072

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_util.hpp"
@@ -39,6 +40,18 @@ inline std::vector<ChannelPair> slice_pairs(ropekit::Layout layout, std::int64_t
                      inv_freq[static_cast<std::size_t>(j)]});
   }
   return pairs;
+}
+
+// Channels of rotated pair j (j < dims.pairs()) within a head: the slice at
+// dims.offset(), half-split in `parts` parts of its own (a vision tower's
+// per-axis pairing) or interleaved.
+inline std::pair<std::int64_t, std::int64_t> pair_channels(ropekit::Layout layout,
+                                                           const ropekit::RotaryDims& dims,
+                                                           std::int64_t j, std::int64_t parts = 1) {
+  if (layout == ropekit::Layout::interleaved) return {dims.offset() + 2 * j, dims.offset() + 2 * j + 1};
+  const std::int64_t part_half = dims.pairs() / parts;
+  const std::int64_t first = dims.offset() + 2 * part_half * (j / part_half) + j % part_half;
+  return {first, first + part_half};
 }
 
 // Token-major [tokens, heads, head_dim] rotated in long double, every angle

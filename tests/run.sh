@@ -8,7 +8,8 @@
 #      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
-#      input, FP8 conversions, rotate-into, the KV-cache append and the
+#      input, FP8 conversions, K-shift, re-table, packed positions,
+#      rotate-into, the KV-cache append and the
 #      kernel fuzzer's corpus) run on the NEON path under qemu-user. The
 #      configuration and tooling suites have no architecture-specific code
 #      and run in 1 and 2;
@@ -17,13 +18,14 @@
 #      (default 60) from its committed corpus, both at once, and any finding
 #      (crash, sanitizer report, leak, timeout, memory limit) fails the run;
 #   5. ThreadSanitizer: Clang, only concurrency_test (one object shared by
-#      eight threads, every policy).
+#      eight threads, every policy) and the C API's c_api_concurrency_test.
 # It ends with one line per build naming the kernel paths its suites ran on
 # and those skipped for lack of hardware, as the test binaries reported them.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 sh "$root/cmake/install-deps.sh" cmake make g++ clang libclang-rt-14-dev libeigen3-dev \
-  libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user
+  libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user \
+  pkgconf
 jobs=$(nproc)
 
 # Per build: the kernel paths its suites ran on and those they skipped, taken
@@ -100,7 +102,7 @@ paths_line() {
 $1: kernel paths run: ${run:-none}; skipped: ${skipped:-none}${unforced:+ (unforced: $unforced)}"
 }
 
-configure_and_build gcc-cxx17 -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
+configure_and_build gcc-cxx17 -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
   -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
 run_tests gcc-cxx17 ""
 for isa in scalar avx2 avx512; do
@@ -110,7 +112,8 @@ paths_line "gcc-cxx17"
 
 # The corpus replays are left to the fuzz stage, which runs every committed
 # input under the same sanitizers before it fuzzes.
-configure_and_build clang-cxx20-sanitizers -DCMAKE_CXX_COMPILER=clang++ \
+# The C API's tests (C11) build with clang too: one sanitizer runtime.
+configure_and_build clang-cxx20-sanitizers -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
   -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_FUZZ_REPLAY=OFF
@@ -120,6 +123,7 @@ paths_line "clang-cxx20-sanitizers"
 
 kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test"
 kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
+kernel_suites="$kernel_suites shift_test shift_simd_test retable_test packed_positions_test"
 kernel_suites="$kernel_suites rotate_into_test kv_cache_test kv_cache_bad_input_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 paths_run=""
@@ -186,12 +190,13 @@ fuzz_stage() {
 }
 
 tsan_stage() {
-  echo "=== ropekit: build tsan (clang, ThreadSanitizer, concurrency_test only)"
-  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+  echo "=== ropekit: build tsan (clang, ThreadSanitizer, the concurrency tests only)"
+  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
     -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF >/dev/null
-  cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test
-  echo "=== ropekit: test tsan (concurrency_test under ThreadSanitizer)"
+  cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test c_api_concurrency_test
+  echo "=== ropekit: test tsan (concurrency_test, c_api_concurrency_test under ThreadSanitizer)"
   test_binary="$root/build/test-tsan/tests/concurrency_test"
   # ThreadSanitizer's fixed memory layout does not fit every randomised
   # address space (e.g. vm.mmap_rnd_bits above 28): then run without ASLR.
@@ -203,6 +208,9 @@ tsan_stage() {
   fi
   # shellcheck disable=SC2086
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $launcher "$test_binary"
+  # shellcheck disable=SC2086
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $launcher \
+    "$root/build/test-tsan/tests/c_api_concurrency_test"
 }
 
 fuzz_stage

@@ -21,31 +21,10 @@ using namespace ropekit_test;
 const std::int64_t kIds[] = {0, 1, 4095, 131071, 1000003, 2147483647};
 constexpr std::int64_t kTokens = 6;
 
-std::vector<Isa> simd_paths() {
-  std::vector<Isa> paths;
-  for (Isa isa : available_isas())
-    if (isa != Isa::scalar) paths.push_back(isa);
-  return paths;
-}
-
-// How the heads sit in memory.
-enum class Placement { contiguous, unaligned, padded_strides, head_major };
-
-struct Geometry {
-  std::int64_t token_stride, head_stride, offset, size;
-};
+using Geometry = Placed;
 
 Geometry geometry(Placement placement, std::int64_t heads, std::int64_t head_dim) {
-  switch (placement) {
-    case Placement::unaligned:  // one element in: every vector load misaligned
-      return {heads * head_dim, head_dim, 1, kTokens * heads * head_dim + 1};
-    case Placement::padded_strides:
-      return {heads * (head_dim + 5) + 3, head_dim + 5, 0, kTokens * (heads * (head_dim + 5) + 3)};
-    case Placement::head_major:
-      return {head_dim, kTokens * head_dim, 0, kTokens * heads * head_dim};
-    default:
-      return {heads * head_dim, head_dim, 0, kTokens * heads * head_dim};
-  }
+  return placed(placement, kTokens, heads, head_dim);
 }
 
 // Sentinel-filled buffer with random values in [-2, 2) * scale in the heads.

@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <ropekit/ropekit.hpp>
@@ -65,6 +66,37 @@ void expect_rejected(F&& f, const Needles& needles) {
       EXPECT_NE(message.find(needle), std::string::npos) << "'" << needle << "' not in: " << message;
   } catch (...) {
     ADD_FAILURE() << "wrong exception type";
+  }
+}
+
+/// The SIMD paths this CPU and build can run (the scalar path excluded).
+inline std::vector<ropekit::Isa> simd_paths() {
+  std::vector<ropekit::Isa> paths;
+  for (ropekit::Isa isa : ropekit::available_isas())
+    if (isa != ropekit::Isa::scalar) paths.push_back(isa);
+  return paths;
+}
+
+/// How the heads of a SIMD-vs-scalar test sit in memory.
+enum class Placement { contiguous, unaligned, padded_strides, head_major };
+
+/// Strides, the offset of the first element and the buffer size for
+/// `tokens x heads` heads of `head_dim` elements placed as `placement`.
+struct Placed {
+  std::int64_t token_stride, head_stride, offset, size;
+};
+
+inline Placed placed(Placement placement, std::int64_t tokens, std::int64_t heads,
+                     std::int64_t head_dim) {
+  switch (placement) {
+    case Placement::unaligned:  // one element in: every vector load misaligned
+      return {heads * head_dim, head_dim, 1, tokens * heads * head_dim + 1};
+    case Placement::padded_strides:
+      return {heads * (head_dim + 5) + 3, head_dim + 5, 0, tokens * (heads * (head_dim + 5) + 3)};
+    case Placement::head_major:
+      return {head_dim, tokens * head_dim, 0, tokens * heads * head_dim};
+    default:
+      return {heads * head_dim, head_dim, 0, tokens * heads * head_dim};
   }
 }
 

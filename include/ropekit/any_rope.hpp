@@ -9,6 +9,8 @@
 #define ROPEKIT_ANY_ROPE_HPP
 
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -20,30 +22,11 @@
 #include "layout.hpp"
 #include "positions.hpp"
 #include "rope.hpp"
-#include "scaling/default.hpp"
-#include "scaling/dynamic_ntk.hpp"
-#include "scaling/fixed_base.hpp"
-#include "scaling/linear.hpp"
-#include "scaling/llama3.hpp"
-#include "scaling/longrope.hpp"
-#include "scaling/mrope.hpp"
-#include "scaling/ntk_aware.hpp"
-#include "scaling/proportional.hpp"
-#include "scaling/vision_2d.hpp"
-#include "scaling/yarn.hpp"
+#include "scaling/all.hpp"
 #include "version.hpp"
 #include "view.hpp"
 
 ROPEKIT_BEGIN_NAMESPACE
-
-/// Every scaling policy ropekit ships, as one runtime value. M-RoPE appears
-/// over the two inner policies models use it with: default frequencies
-/// (Qwen2-VL, Qwen2.5-VL, Qwen3-VL) and YaRN (vLLM's yarn + mrope_section).
-using AnyPolicy =
-    std::variant<scaling::Default, scaling::FixedBase, scaling::Linear, scaling::NtkAware,
-                 scaling::DynamicNtk, scaling::Yarn, scaling::Llama3, scaling::LongRope,
-                 scaling::Mrope<scaling::Default>, scaling::Mrope<scaling::Yarn>,
-                 scaling::Proportional, scaling::Vision2d>;
 
 namespace detail {
 
@@ -56,6 +39,43 @@ struct any_rope_variant<std::variant<Policies...>> {
   using type =
       std::variant<Rope<Policies, Layout::half_split>..., Rope<Policies, Layout::interleaved>...>;
 };
+
+// What a policy reports about itself, for descriptions: its base and its
+// scaling factor, looked through M-RoPE's `inner()`.
+template <class P, class = void>
+struct has_inner : std::false_type {};
+template <class P>
+struct has_inner<P, std::void_t<decltype(std::declval<const P&>().inner())>> : std::true_type {};
+template <class P, class = void>
+struct has_base : std::false_type {};
+template <class P>
+struct has_base<P, std::void_t<decltype(std::declval<const P&>().base())>> : std::true_type {};
+template <class P, class = void>
+struct has_factor : std::false_type {};
+template <class P>
+struct has_factor<P, std::void_t<decltype(std::declval<const P&>().factor())>> : std::true_type {};
+
+template <class P>
+double policy_base(const P& policy) {
+  if constexpr (has_inner<P>::value) {
+    return policy_base(policy.inner());
+  } else if constexpr (has_base<P>::value) {
+    return policy.base();
+  } else {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+template <class P>
+std::optional<double> policy_factor(const P& policy) {
+  if constexpr (has_inner<P>::value) {
+    return policy_factor(policy.inner());
+  } else if constexpr (has_factor<P>::value) {
+    return static_cast<double>(policy.factor());
+  } else {
+    return std::nullopt;
+  }
+}
 
 template <class P, class Variant>
 struct is_any_policy_alternative;
@@ -126,6 +146,18 @@ class AnyRope {
     if (const auto* rope = std::get_if<Rope<P, Layout::interleaved>>(&ropes_))
       return &rope->policy();
     return nullptr;
+  }
+  /// The base (`rope_theta`) the policy was built from (for M-RoPE, its
+  /// inner policy's; NaN for a policy without one).
+  double base() const {
+    return std::visit([](const auto& rope) { return detail::policy_base(rope.policy()); }, ropes_);
+  }
+  /// The policy's scaling factor (linear, NTK, dynamic NTK, YaRN, Llama 3,
+  /// LongRoPE; for M-RoPE its inner policy's), or nullopt for policies
+  /// without one (`Default`, `FixedBase`).
+  std::optional<double> factor() const {
+    return std::visit([](const auto& rope) { return detail::policy_factor(rope.policy()); },
+                      ropes_);
   }
   /// True for policies whose table follows the sequence length (`DynamicNtk`,
   /// `LongRope`): `apply` may then change `table()`.

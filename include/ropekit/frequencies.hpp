@@ -138,6 +138,32 @@ inline long double round_to_bits(long double x, int bits) {
   return std::ldexp(std::nearbyint(std::ldexp(mantissa, bits)), exponent - bits);
 }
 
+// One pair's turns per position in the forms the kernels read: three
+// doubles whose sum is the long double (hi and mid of 21 significant bits, so
+// position * part is exact; lo the rest: exactly with x86's 64-bit long
+// double significand, to 2^-95 relative with AArch64's 113 bits), and the
+// quarter turns mod 4 as a double-double. Signed turns (a difference of two
+// tables) work too: the quarter turns still land in [0, 4).
+struct PairTurns {
+  double hi, mid, lo, quarters_head, quarters_tail;
+};
+
+inline PairTurns split_turns(long double turns) {
+  PairTurns parts{};
+  const long double hi = round_to_bits(turns, 21);
+  const long double mid = round_to_bits(turns - hi, 21);
+  parts.hi = static_cast<double>(hi);
+  parts.mid = static_cast<double>(mid);
+  parts.lo = static_cast<double>(turns - hi - mid);
+  // Whole turns never matter (positions are integers), so the quarter
+  // turns are kept mod 4: then position * head stays below 2^33.
+  long double quarters = 4.0L * turns;
+  quarters -= 4.0L * std::floor(quarters / 4.0L);
+  parts.quarters_head = static_cast<double>(quarters);
+  parts.quarters_tail = static_cast<double>(quarters - static_cast<long double>(parts.quarters_head));
+  return parts;
+}
+
 }  // namespace detail
 
 namespace detail {
@@ -179,6 +205,10 @@ class FrequencyTable {
  public:
   /// An empty table (no pairs); assign a real one before rotating with it.
   FrequencyTable() : data_(std::make_shared<const Data>()) {}
+  FrequencyTable(const FrequencyTable&) = default;
+  FrequencyTable(FrequencyTable&&) = default;
+  FrequencyTable& operator=(const FrequencyTable&) = default;
+  FrequencyTable& operator=(FrequencyTable&&) = default;
 
   FrequencyTable(const RotaryDims& dims, const Frequencies& frequencies)
       : data_(std::make_shared<const Data>(build(dims, frequencies))) {}
@@ -203,6 +233,13 @@ class FrequencyTable {
   friend struct detail::TableAccess;
 
   struct Data {
+    // Declared here so that units built with wider -m flags do not define
+    // them implicitly outside ropekit's baseline region (see version.hpp).
+    Data() = default;
+    Data(const Data&) = default;
+    Data(Data&&) = default;
+    Data& operator=(const Data&) = default;
+    Data& operator=(Data&&) = default;
     std::vector<double> inv_freq, turns_hi, turns_mid, turns_lo, quarters_head, quarters_tail;
     std::vector<std::uint8_t> axis;
     double attention_factor = 1.0;
@@ -246,19 +283,12 @@ class FrequencyTable {
         detail::fail(("inv_freq[" + std::to_string(j) + "]").c_str(), static_cast<double>(w),
                      detail::inv_freq_range_text());
       d.inv_freq[j] = static_cast<double>(w);
-      const long double turns = w / detail::kTwoPiL;
-      const long double hi = detail::round_to_bits(turns, 21);
-      const long double mid = detail::round_to_bits(turns - hi, 21);
-      d.turns_hi[j] = static_cast<double>(hi);
-      d.turns_mid[j] = static_cast<double>(mid);
-      d.turns_lo[j] = static_cast<double>(turns - hi - mid);
-      // Whole turns never matter (positions are integers), so the quarter
-      // turns are kept mod 4: then position * head stays below 2^33.
-      long double quarters = 4.0L * turns;
-      quarters -= 4.0L * std::floor(quarters / 4.0L);
-      d.quarters_head[j] = static_cast<double>(quarters);
-      d.quarters_tail[j] =
-          static_cast<double>(quarters - static_cast<long double>(d.quarters_head[j]));
+      const detail::PairTurns parts = detail::split_turns(w / detail::kTwoPiL);
+      d.turns_hi[j] = parts.hi;
+      d.turns_mid[j] = parts.mid;
+      d.turns_lo[j] = parts.lo;
+      d.quarters_head[j] = parts.quarters_head;
+      d.quarters_tail[j] = parts.quarters_tail;
       if (!frequencies.position_axis.empty()) {
         const int axis = frequencies.position_axis[j];
         if (axis >= d.axes)

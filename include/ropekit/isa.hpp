@@ -14,6 +14,7 @@
 #include <cpuid.h>
 #endif
 
+#include "detail/atomic_cell.hpp"
 #include "error.hpp"
 #include "version.hpp"
 
@@ -97,21 +98,21 @@ namespace detail {
 
 // -1: nothing forced; otherwise the forced Isa. Data only, shared by every
 // translation unit whatever its flags.
-inline std::atomic<int>& forced_isa_slot() {
-  static std::atomic<int> slot{-2};  // -2: environment not read yet
+inline AtomicCell<int>& forced_isa_slot() {
+  static AtomicCell<int> slot{-2};  // -2: environment not read yet
   return slot;
 }
 
 // The forced path, or -1. The environment variable ROPEKIT_FORCE_ISA is read
 // once, on first use.
 inline int forced_isa_value() {
-  std::atomic<int>& slot = forced_isa_slot();
+  AtomicCell<int>& slot = forced_isa_slot();
   int value = slot.load(std::memory_order_acquire);
   if (value == -2) {
     const char* env = std::getenv("ROPEKIT_FORCE_ISA");
     const int from_env =
         (env != nullptr && *env != '\0') ? static_cast<int>(parse_isa(env, "ROPEKIT_FORCE_ISA")) : -1;
-    slot.compare_exchange_strong(value, from_env, std::memory_order_acq_rel);
+    slot.compare_exchange(value, from_env, std::memory_order_acq_rel, std::memory_order_acquire);
     value = slot.load(std::memory_order_acquire);
   }
   return value;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/atomic_cell.hpp"
 #include "detail/execute.hpp"
 #include "dims.hpp"
 #include "frequencies.hpp"
@@ -53,7 +54,7 @@ struct StepTable {
 // One counter for every Rope<P, L>: the step table slot is shared by all
 // instantiations, so ids must not repeat across them.
 inline std::uint64_t next_rope_id() noexcept {
-  static std::atomic<std::uint64_t> counter{0};
+  static AtomicCell<std::uint64_t> counter{0};
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
@@ -294,7 +295,7 @@ class Rope {
           advance && largest >= 0 ? policy_.next_state(current, largest + 1) : current;
       auto bound = bind(next);
       if (next == current ||
-          state_.compare_exchange_weak(current, next, std::memory_order_acq_rel,
+          state_.compare_exchange(current, next, std::memory_order_acq_rel,
                                        std::memory_order_acquire))
         return bound;
     }
@@ -318,7 +319,7 @@ class Rope {
   FrequencyTable table_;  // static policies
   // Length-dependent policies: the tables built up front, and the state.
   std::vector<std::pair<state_type, FrequencyTable>> tables_;
-  mutable std::atomic<state_type> state_{};
+  mutable detail::AtomicCell<state_type> state_{};
   std::uint64_t id_ = next_id();  // per instance, keys the per-thread step table
 };
 

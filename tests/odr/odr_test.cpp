@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// One binary links an AVX2 unit and a baseline unit that instantiate the same
-// ropekit templates. Were those instantiations shared (the linker keeps one
+// One binary links a baseline, an AVX2 and an AVX-512 unit that instantiate
+// the same ropekit templates. Were those instantiations shared (the linker keeps one
 // copy of an inline function), one unit would run the other's kernel: its
 // bits would match the wrong path. Each unit must produce exactly its own
 // path's bits, computed here with forced dispatch.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,7 +14,11 @@
 #include "../test_util.hpp"
 
 const char* rotate_in_avx2_unit(float* q, float* k, std::int64_t tokens);
+const char* rotate_in_avx512_unit(float* q, float* k, std::int64_t tokens);
 const char* rotate_in_baseline_unit(float* q, float* k, std::int64_t tokens);
+double api_in_avx2_unit(std::int64_t tokens);
+double api_in_avx512_unit(std::int64_t tokens);
+double api_in_baseline_unit(std::int64_t tokens);
 
 namespace {
 
@@ -52,7 +57,29 @@ TEST(Odr, UnitsWithDifferentFlagsKeepTheirOwnKernels) {
   EXPECT_TRUE(bytes_equal(q, q_scalar));
   EXPECT_TRUE(bytes_equal(k, k_scalar));
 
+  if (cpu_supports(Isa::avx512)) {
+    const auto q_avx512 = expected(Isa::avx512, q0, 4), k_avx512 = expected(Isa::avx512, k0, 2);
+    ASSERT_FALSE(bytes_equal(q_scalar, q_avx512));
+    clear_forced_isa();
+    q = q0;
+    k = k0;
+    EXPECT_STREQ(rotate_in_avx512_unit(q.data(), k.data(), kTokens), "avx512");
+    EXPECT_TRUE(bytes_equal(q, q_avx512));
+    EXPECT_TRUE(bytes_equal(k, k_avx512));
+  }
   if (had_forced) force_isa(previous);
+}
+
+// The rest of the API, from each unit this CPU can run: the same results to
+// float precision (each unit on its own path).
+TEST(Odr, EveryUnitRunsTheWholeApi) {
+  const double baseline = api_in_baseline_unit(5);
+  if (cpu_supports(Isa::avx2)) {
+    EXPECT_NEAR(api_in_avx2_unit(5), baseline, 1e-4 * std::fabs(baseline));
+  }
+  if (cpu_supports(Isa::avx512)) {
+    EXPECT_NEAR(api_in_avx512_unit(5), baseline, 1e-4 * std::fabs(baseline));
+  }
 }
 
 }  // namespace

@@ -58,9 +58,13 @@ struct StreamNames {
 
 // A stream's memory as the overlap checks see it.
 struct Region {
+  // Constructors declared in the baseline region (see version.hpp).
+  Region() = default;
+  Region(const ByteHeads& heads_, bool written_, const char* name_)
+      : heads(heads_), written(written_), name(name_) {}
   ByteHeads heads;
-  bool written;
-  const char* name;
+  bool written = false;
+  const char* name = nullptr;
 };
 
 template <class Stream>
@@ -92,16 +96,21 @@ void add_regions(const Stream& st, const StreamNames& names, Region* regions, in
   if constexpr (!Stream::in_place) regions[count++] = Region{ByteHeads(st.dst), true, names.dst};
 }
 
+// What a call's positions are: absolute positions in [0, max_position], or
+// position deltas (K-shift) in [-max_position, max_position].
+enum class PositionKind { absolute, delta };
+
 // Everything a call can reject, given the pairs and position axes of its
 // angles: the views (head_dim, alignment, tokens, heads, FP8 scales), no
 // element written twice or written while another stream reads it, and the
-// positions. Returns the largest position (-1 when there are no tokens).
+// positions. Returns the largest position (deltas: the largest magnitude;
+// -1 when there are no tokens).
 template <class... Streams, std::size_t... I>
 std::int64_t validate_streams(const char* pairs_name, std::int64_t pairs, int axes,
                               const RotaryDims& dims,
                               const Positions& positions, const std::tuple<Streams...>& streams,
                               const StreamNames (&names)[sizeof...(Streams)],
-                              std::index_sequence<I...>) {
+                              std::index_sequence<I...>, PositionKind kind) {
   if (pairs != dims.pairs())
     fail(pairs_name, pairs, "must equal rotary_dim / 2 = " + std::to_string(dims.pairs()));
   const std::int64_t tokens = std::get<0>(streams).src.tokens();
@@ -119,7 +128,8 @@ std::int64_t validate_streams(const char* pairs_name, std::int64_t pairs, int ax
   if (positions.axes() != 1 && positions.axes() != axes)
     fail("positions axes", positions.axes(),
          "must be 1 or the policy's " + std::to_string(axes) + " position axes");
-  return positions.validate(tokens);
+  return kind == PositionKind::delta ? positions.validate_deltas(tokens)
+                                     : positions.validate(tokens);
 }
 
 // Angles from a FrequencyTable, in any direction.
@@ -196,9 +206,10 @@ void run_job(Isa isa, const Job<Streams...>& job, int threads) {
 template <class Tag, Layout L, class Source, class... Streams>
 void execute_streams(const Source& source, const RotaryDims& dims, const Positions& positions,
                      int threads, const std::tuple<Streams...>& streams,
-                     const StreamNames (&names)[sizeof...(Streams)]) {
+                     const StreamNames (&names)[sizeof...(Streams)],
+                     PositionKind kind = PositionKind::absolute) {
   const std::int64_t largest = validate_streams(source.pairs_name(), source.pairs(), source.axes(), dims, positions,
-                                                streams, names, std::index_sequence_for<Streams...>{});
+                                                streams, names, std::index_sequence_for<Streams...>{}, kind);
   source.check(largest);
   const Isa isa = Tag::resolve();
   Job<Streams...> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0}, Geometry{},
@@ -217,22 +228,25 @@ auto in_place_streams(const HeadView<T> (&views)[N], std::index_sequence<I...>) 
 
 template <class Tag, Layout L, class T, std::size_t N, class Source>
 void execute(const Source& source, const RotaryDims& dims, const HeadView<T> (&views)[N],
-             const char* const (&names)[N], const Positions& positions, int threads = 1) {
+             const char* const (&names)[N], const Positions& positions, int threads = 1,
+             PositionKind kind = PositionKind::absolute) {
   StreamNames stream_names[N];
   for (std::size_t i = 0; i < N; ++i) stream_names[i] = StreamNames{names[i], names[i]};
   execute_streams<Tag, L>(source, dims, positions, threads,
-                          in_place_streams(views, std::make_index_sequence<N>{}), stream_names);
+                          in_place_streams(views, std::make_index_sequence<N>{}), stream_names,
+                          kind);
 }
 
 // The same with the layout chosen at run time.
 template <class Tag, class T, std::size_t N, class Source>
 void execute(const Source& source, const RotaryDims& dims, Layout layout,
              const HeadView<T> (&views)[N], const char* const (&names)[N],
-             const Positions& positions, int threads = 1) {
+             const Positions& positions, int threads = 1,
+             PositionKind kind = PositionKind::absolute) {
   if (layout == Layout::half_split)
-    execute<Tag, Layout::half_split>(source, dims, views, names, positions, threads);
+    execute<Tag, Layout::half_split>(source, dims, views, names, positions, threads, kind);
   else if (layout == Layout::interleaved)
-    execute<Tag, Layout::interleaved>(source, dims, views, names, positions, threads);
+    execute<Tag, Layout::interleaved>(source, dims, views, names, positions, threads, kind);
   else
     fail("layout", static_cast<int>(layout), "must be half_split or interleaved");
 }

@@ -21,7 +21,7 @@
 #include "../fp8.hpp"
 #include "../version.hpp"
 
-ROPEKIT_BEGIN_NAMESPACE
+ROPEKIT_BEGIN_KERNEL_NAMESPACE
 namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace neon {
@@ -108,7 +108,7 @@ struct fp8_ops {
 }  // namespace neon
 }  // namespace ROPEKIT_TU_NAMESPACE
 }  // namespace detail
-ROPEKIT_END_NAMESPACE
+ROPEKIT_END_KERNEL_NAMESPACE
 
 #endif  // ROPEKIT_COMPILE_NEON
 #endif  // ROPEKIT_DETAIL_FP8_NEON_HPP

@@ -190,12 +190,15 @@ struct TableAccess {
 };
 
 // A token's position on each axis; a single-axis id list feeds every axis
-// (text tokens of an M-RoPE model).
+// (text tokens of an M-RoPE model). One at() per axis given: for packed
+// sequences each is a search.
 inline void token_positions(const Positions& positions, std::int64_t token,
                             double (&out)[Positions::kMaxAxes]) {
   const int axes = positions.axes();
-  for (int a = 0; a < Positions::kMaxAxes; ++a)
-    out[a] = static_cast<double>(positions.at(token, a < axes ? a : 0));
+  const double first = static_cast<double>(positions.at(token, 0));
+  out[0] = first;
+  out[1] = axes > 1 ? static_cast<double>(positions.at(token, 1)) : first;
+  out[2] = axes > 2 ? static_cast<double>(positions.at(token, 2)) : first;
 }
 
 }  // namespace detail

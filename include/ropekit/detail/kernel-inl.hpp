@@ -490,29 +490,42 @@ inline void run_tokens(const Job<Streams...>& job, std::int64_t begin, std::int6
   // Interleaved: each cos twice, and (-sin, +sin), as the rotation reads them.
   alignas(64) float c2[L == Layout::interleaved ? 2 * kPairBlock + 2 * ops::kF : 1];
   alignas(64) float s2[L == Layout::interleaved ? 2 * kPairBlock + 2 * ops::kF : 1];
+  // At least one block, so that streams with no rotated pair still copy.
+  const std::int64_t blocks = g.pairs == 0 ? 1 : (g.pairs + kPairBlock - 1) / kPairBlock;
+  const float* c = c_block;
+  const float* s = s_block;
+  double previous[Positions::kMaxAxes] = {-1.0, -1.0, -1.0};
   for (std::int64_t t = begin; t < end; ++t) {
     double position_by_axis[Positions::kMaxAxes];
     token_positions(job.positions, t, position_by_axis);
-    // At least one block, so that streams with no rotated pair still copy.
-    const std::int64_t blocks = g.pairs == 0 ? 1 : (g.pairs + kPairBlock - 1) / kPairBlock;
+    // A token at the previous token's positions (a K-shift by one delta,
+    // repeated ids) reuses its cos/sin when one block holds every pair:
+    // with few heads per token (keys alone) forming them costs about as
+    // much as the rotation.
+    const bool reuse = t > begin && blocks == 1 && position_by_axis[0] == previous[0] &&
+                       position_by_axis[1] == previous[1] && position_by_axis[2] == previous[2];
+    for (int a = 0; a < Positions::kMaxAxes; ++a) previous[a] = position_by_axis[a];
     for (std::int64_t block = 0; block < blocks; ++block) {
       const std::int64_t j0 = block * kPairBlock;
       const std::int64_t n = g.pairs - j0 < kPairBlock ? g.pairs - j0 : kPairBlock;
-      const float* c = c_block;
-      const float* s = s_block;
-      if (job.rows.cos != nullptr) {
-        const std::int64_t row = job.positions.at(t, 0) * job.rows.stride + j0;
-        c = job.rows.cos + row;
-        s = job.rows.sin + row;
-      } else {
-        cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
-      }
-      if constexpr (L == Layout::interleaved) {
-        const typename ops::vf minus_one = ops::set1(-1.0f);
-        for (std::int64_t i = 0; i < n; i += ops::kF) {
-          const typename ops::vf cv = ops::load(c + i), sv = ops::load(s + i);
-          ops::zip(cv, cv, c2 + 2 * i);
-          ops::zip(ops::mul(sv, minus_one), sv, s2 + 2 * i);
+      if (!reuse) {
+        c = c_block;
+        s = s_block;
+        if (job.rows.cos != nullptr) {
+          const std::int64_t row =
+              static_cast<std::int64_t>(position_by_axis[0]) * job.rows.stride + j0;
+          c = job.rows.cos + row;
+          s = job.rows.sin + row;
+        } else {
+          cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
+        }
+        if constexpr (L == Layout::interleaved) {
+          const typename ops::vf minus_one = ops::set1(-1.0f);
+          for (std::int64_t i = 0; i < n; i += ops::kF) {
+            const typename ops::vf cv = ops::load(c + i), sv = ops::load(s + i);
+            ops::zip(cv, cv, c2 + 2 * i);
+            ops::zip(ops::mul(sv, minus_one), sv, s2 + 2 * i);
+          }
         }
       }
       std::apply(

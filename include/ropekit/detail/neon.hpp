@@ -22,7 +22,7 @@
 #include "job.hpp"
 #include "fp8_neon.hpp"
 
-ROPEKIT_BEGIN_NAMESPACE
+ROPEKIT_BEGIN_KERNEL_NAMESPACE
 namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace neon {
@@ -162,7 +162,7 @@ struct ops : fp8_ops {
 }  // namespace neon
 }  // namespace ROPEKIT_TU_NAMESPACE
 }  // namespace detail
-ROPEKIT_END_NAMESPACE
+ROPEKIT_END_KERNEL_NAMESPACE
 
 #endif  // ROPEKIT_COMPILE_NEON
 #endif  // ROPEKIT_DETAIL_NEON_HPP

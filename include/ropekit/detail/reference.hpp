@@ -190,7 +190,8 @@ struct kernel {
         const C* s = s_block;
         if constexpr (std::is_same_v<C, float>) {
           if (job.rows.cos != nullptr) {
-            const std::int64_t row = job.positions.at(t, 0) * job.rows.stride + j0;
+            const std::int64_t row =
+                static_cast<std::int64_t>(position_by_axis[0]) * job.rows.stride + j0;
             c = job.rows.cos + row;
             s = job.rows.sin + row;
           }

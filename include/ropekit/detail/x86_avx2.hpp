@@ -22,7 +22,7 @@
 #include "fp8_x86_avx2.hpp"
 
 ROPEKIT_TARGET_PUSH_AVX2
-ROPEKIT_BEGIN_NAMESPACE
+ROPEKIT_BEGIN_KERNEL_NAMESPACE
 namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace avx2 {
@@ -202,7 +202,7 @@ struct ops : fp8_ops {
 }  // namespace avx2
 }  // namespace ROPEKIT_TU_NAMESPACE
 }  // namespace detail
-ROPEKIT_END_NAMESPACE
+ROPEKIT_END_KERNEL_NAMESPACE
 ROPEKIT_TARGET_POP
 
 #endif  // ROPEKIT_COMPILE_AVX2

@@ -32,7 +32,7 @@ ROPEKIT_TARGET_PUSH_AVX512
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
-ROPEKIT_BEGIN_NAMESPACE
+ROPEKIT_BEGIN_KERNEL_NAMESPACE
 namespace detail {
 namespace ROPEKIT_TU_NAMESPACE {
 namespace avx512 {
@@ -183,7 +183,7 @@ struct ops : fp8_ops {
 }  // namespace avx512
 }  // namespace ROPEKIT_TU_NAMESPACE
 }  // namespace detail
-ROPEKIT_END_NAMESPACE
+ROPEKIT_END_KERNEL_NAMESPACE
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

@@ -27,14 +27,14 @@ namespace scaling {
 ///
 /// KV-cache caveat: keys cached before the base grew keep the old rotation
 /// (transformers #25104). Engines that want every cached key on the current
-/// base re-rotate them with the lower tier: `rotate_inverse` with the old
-/// table, then `rotate` with the new one, both from `Rope::table_for(length)`,
-/// which touches no state. Not with `Rope::apply`: it updates the state from
-/// the positions it is given, so passing old keys through it (all below
-/// max_position_embeddings) resets the base. To pin one base per sequence,
-/// keep a `table_for` table per sequence and rotate with `rotate`. vLLM
-/// instead fixes one base per deployment; use `NtkAware` or `FixedBase` for
-/// that behaviour.
+/// base move them in one pass with `retable(old_table, new_table, dims,
+/// keys, positions)` (retable.hpp), both tables from `Rope::table_for(length)`
+/// or `Rope::table()`, which touch no state. Not with `Rope::apply`: it
+/// updates the state from the positions it is given, so passing old keys
+/// through it (all below max_position_embeddings) resets the base. To pin
+/// one base per sequence, keep a `table_for` table per sequence and rotate
+/// with `rotate`. vLLM instead fixes one base per deployment; use `NtkAware`
+/// or `FixedBase` for that behaviour.
 class DynamicNtk {
  public:
   static constexpr const char* name = "dynamic";

@@ -48,9 +48,9 @@ namespace scaling {
 /// carry a different rotation from queries after the switch. transformers'
 /// Phi-3 generation drops the cache and re-prefills when it first crosses L0
 /// (PR #33129); onnxruntime-genai rewinds and recomputes (PR #1161). With
-/// ropekit an engine can instead re-rotate cached keys exactly:
-/// `rotate_inverse` with `Rope::table_for(Factors::short_factors)`, then
-/// `rotate` with `table_for(Factors::long_factors)`. Fixed selections avoid
+/// ropekit an engine can instead move cached keys exactly, in one pass:
+/// `retable` (retable.hpp) from `Rope::table_for(Factors::short_factors)` to
+/// `table_for(Factors::long_factors)`. Fixed selections avoid
 /// the switch but pick one list for every prompt: llama.cpp #8995 reports
 /// that long factors chosen from a large KV size degrade short prompts.
 ///
@@ -93,6 +93,11 @@ class LongRope {
     Selection selection = Selection::per_call;
   };
 
+  // Copies and moves declared in the baseline region (see version.hpp).
+  LongRope(const LongRope&) = default;
+  LongRope(LongRope&&) = default;
+  LongRope& operator=(const LongRope&) = default;
+  LongRope& operator=(LongRope&&) = default;
   explicit LongRope(Params params) : params_(std::move(params)) {
     const Params& p = params_;
     check_factor_list("short_factor", p.short_factor);
