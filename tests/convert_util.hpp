@@ -79,14 +79,13 @@ double conversion_bound(double magnitude, double m, float scale) {
   return bound;
 }
 
-/// Where a tensor of [tokens, heads, head_dim] sits in its buffer.
-enum class Placement { contiguous, unaligned, padded, head_major };
-
+// Placement (test_util.hpp): where a tensor of [tokens, heads, head_dim]
+// sits in its buffer.
 inline const char* placement_name(Placement p) {
   switch (p) {
     case Placement::unaligned:
       return "unaligned";
-    case Placement::padded:
+    case Placement::padded_strides:
       return "padded";
     case Placement::head_major:
       return "head_major";
@@ -103,7 +102,7 @@ struct Grid {
       case Placement::unaligned:  // one element in: vector loads and stores misaligned
         return {
             tokens, heads, head_dim, heads * head_dim, head_dim, 1, tokens * heads * head_dim + 2};
-      case Placement::padded:
+      case Placement::padded_strides:
         return {tokens,
                 heads,
                 head_dim,

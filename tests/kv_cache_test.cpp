@@ -73,7 +73,7 @@ struct CacheShape {
 
 const CacheShape kCacheShapes[] = {
     {128, 128, 2, 16, 6, 7, Placement::contiguous},
-    {36, 20, 3, 5, 5, 9, Placement::padded},  // 10 pairs, 16 channels copied
+    {36, 20, 3, 5, 5, 9, Placement::padded_strides},  // 10 pairs, 16 channels copied
 };
 
 // The call's slots and positions, and the slot of each token as the test

@@ -43,8 +43,8 @@ struct Shape {
 
 const Shape kShapes[] = {
     {128, 128, 3, Placement::contiguous, Placement::contiguous, false},
-    {90, 84, 5, Placement::padded, Placement::unaligned, true},     // 42 pairs = 32 + 8 + 2
-    {37, 30, 2, Placement::head_major, Placement::padded, false},   // odd width, 7 copied
+    {90, 84, 5, Placement::padded_strides, Placement::unaligned, true},     // 42 pairs = 32 + 8 + 2
+    {37, 30, 2, Placement::head_major, Placement::padded_strides, false},   // odd width, 7 copied
     {20, 6, 4, Placement::unaligned, Placement::head_major, true},  // 3 pairs, 14 copied
 };
 
@@ -228,7 +228,7 @@ TEST(RotateInto, PairCallRopeAnyRopeAndTableAgree) {
 template <class S, class D>
 void expect_convert_matches_definitions() {
   SCOPED_TRACE(std::string(storage_name<S>()) + " -> " + storage_name<D>());
-  const Grid gs = Grid::make(Placement::padded, 4, 3, 19);
+  const Grid gs = Grid::make(Placement::padded_strides, 4, 3, 19);
   const Grid gd = Grid::make(Placement::unaligned, 4, 3, 19);
   const auto ss = scales_for<S>({0.75f, 0.0625f, 3.0f});
   const auto ds = scales_for<D>({0.02f, 1.0f, 0.001f});
