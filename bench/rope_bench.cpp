@@ -4,9 +4,10 @@
 //
 // Case names: <impl>/<model>/<phase><tokens>/<dtype>/<layout>/<policy>
 // (impl: ropekit, ropekit_omp2, ropekit_cached (cos/sin from a CosSinCache,
-// Llama-3-8B only), naive_loop, eigen_array; ropekit_fused cases, with
-// `speedup_vs_unfused`, are registered by kv_append_bench.cpp) and the baselines
-// inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... . Every
+// Llama-3-8B only), naive_loop, eigen_array) and the baselines
+// inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... ; fused
+// operations as ropekit_fused/<model>/<phase><tokens>/<dtype>/<layout>/<op>
+// with `speedup_vs_unfused` (kv_append_bench.cpp: kv_append_bf16/fp8). Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
 // pass's bytes/s on the same buffers, measured in the same case in
 // alternating rounds after the timed loop. Also in alternating rounds: the
@@ -44,7 +45,7 @@
 #include "run_context.hpp"
 
 namespace bench {
-void register_kv_append_benchmarks();  // kv_append_bench.cpp: ropekit_fused/.../kv_append_*
+void register_kv_append_benchmarks();  // kv_append_bench.cpp
 }  // namespace bench
 
 namespace {
@@ -455,14 +456,6 @@ class SummaryReporter : public benchmark::BenchmarkReporter {
       std::fprintf(stderr, "%s: %.2fx one thread (the in-place pass: %.2fx; %.2f of its bytes/s)\n",
                    name.c_str(), speedup, pass == pass_speedups_.end() ? -1.0 : pass->second,
                    same == same_threads_.end() ? -1.0 : same->second);
-    }
-    // Fused operations (ropekit_fused/...): their own roof, and the same
-    // work as separate calls.
-    for (const std::string& name : order_) {
-      const auto found = unfused_speedups_.find(name);
-      if (found != unfused_speedups_.end())
-        std::fprintf(stderr, "%s: roofline_ratio %.2f, %.2fx the unfused calls\n", name.c_str(),
-                     ratios_.count(name) != 0 ? ratios_.at(name) : -1.0, found->second);
     }
     for (const std::string& name : order_) {
       const auto found = scalar_speedups_.find(name);
