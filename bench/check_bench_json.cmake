@@ -3,8 +3,8 @@
 # that every rotation case reports roofline_ratio (what scripts rely on) and
 # the default float case its speed-up over the scalar path, and a scaled
 # policy its speed relative to the default policy; that every fused case
-# reports roofline_ratio and speedup_vs_unfused (K-shift and re-table of
-# float, bfloat16 and FP8 keys, and the KV-cache append, among them); that the context names the
+# reports roofline_ratio and speedup_vs_unfused (K-shift, re-table, fused
+# QK-norm, backward and the KV-cache append among them); that the context names the
 # CPU, compiler, flags and kernel path, and that every case but memcpy is
 # labelled with the path it ran on.
 execute_process(
@@ -76,6 +76,8 @@ foreach(expected ropekit_fused/llama3_8b/decode1/f32/neox/k_shift
                  ropekit_fused/llama3_8b/decode1/f32/neox/retable
                  ropekit_fused/llama3_8b/decode1/bf16/gptj/retable
                  ropekit_fused/llama3_8b/decode1/fp8e4m3/gptj/retable
+                 ropekit_fused/llama3_8b/decode1/f32/neox/qk_norm_rope
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/backward
                  ropekit_fused/llama3_8b/decode1/f32/neox/kv_append_bf16
                  ropekit_fused/llama3_8b/decode1/f32/gptj/kv_append_bf16
                  ropekit_fused/llama3_8b/decode1/f32/neox/kv_append_fp8

@@ -7,7 +7,8 @@
 // Llama-3-8B only), naive_loop, eigen_array) and the baselines
 // inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... ; fused
 // operations as ropekit_fused/<model>/<phase><tokens>/<dtype>/<layout>/<op>
-// with `speedup_vs_unfused` (kv_append_bench.cpp: kv_append_bf16/fp8). Every
+// with `speedup_vs_unfused` (fused_norm-inl.hpp: qk_norm_rope, backward;
+// kv_append_bench.cpp: kv_append_bf16, kv_append_fp8). Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
 // pass's bytes/s on the same buffers, measured in the same case in
 // alternating rounds after the timed loop. Also in alternating rounds: the
@@ -280,6 +281,7 @@ void register_changing_tables(const Case& c, const scaling::LongRope& longrope) 
 }
 
 #include "fused_keys-inl.hpp"  // K-shift and re-table cases (uses the helpers above)
+#include "fused_norm-inl.hpp"  // fused QK-norm and backward cases (uses the helpers above)
 
 template <class F>
 void for_each_policy(const Shape& shape, F&& f) {
@@ -513,6 +515,7 @@ int main(int argc, char** argv) {
     register_proportional<Eigen::bfloat16>(c);
   }
   register_key_cases();
+  register_norm_cases();
   register_kv_append_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -26,6 +26,17 @@
 
 namespace ropekit_test {
 
+/// The SIMD paths this build and CPU can run: every available one but scalar
+/// (Tag, as for available_isas, keeps translation units built for different
+/// ISAs apart).
+template <class Tag = ropekit::detail::native_tag>
+std::vector<ropekit::Isa> simd_paths() {
+  std::vector<ropekit::Isa> paths;
+  for (ropekit::Isa isa : ropekit::available_isas<Tag>())
+    if (isa != ropekit::Isa::scalar) paths.push_back(isa);
+  return paths;
+}
+
 using ropekit::Layout;
 
 template <class T, Layout L>

@@ -223,6 +223,17 @@ class AnyRope {
     std::visit([&](const auto& rope) { rope.template apply_inverse<T, Tag>(x, positions); }, ropes_);
   }
 
+  /// The gradient of `apply` (see `Rope::apply_backward`).
+  template <class T, class Tag = detail::native_tag>
+  void apply_backward(HeadView<T> grad_q, HeadView<T> grad_k, const Positions& positions) const {
+    std::visit([&](const auto& rope) { rope.template apply_backward<T, Tag>(grad_q, grad_k, positions); },
+               ropes_);
+  }
+  template <class T, class Tag = detail::native_tag>
+  void apply_backward(HeadView<T> grad, const Positions& positions) const {
+    std::visit([&](const auto& rope) { rope.template apply_backward<T, Tag>(grad, positions); }, ropes_);
+  }
+
   /// Calls `f(rope)` with the held `Rope<P, L>&` (one dispatch), for engines
   /// that run their own loop over the concrete type or need `state()`.
   template <class F>

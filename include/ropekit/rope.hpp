@@ -171,6 +171,23 @@ class Rope {
     detail::execute<Tag, L>(source(detail::Direction::inverse), dims_, {x}, {"x"}, positions);
   }
 
+  /// The gradient of `apply` with respect to q and k, in place: given
+  /// dL/d(rotated q, k), leaves dL/d(q, k). That is the transposed rotation
+  /// times the attention factor m (rotation by -angle, times m), which is
+  /// not `apply_inverse` (divided by m) unless m = 1. Uses the current table
+  /// and does not advance the state: the forward call already moved a
+  /// length-dependent policy to the table it rotated with.
+  template <class T, class Tag = detail::native_tag>
+  void apply_backward(HeadView<T> grad_q, HeadView<T> grad_k, const Positions& positions) const {
+    detail::execute<Tag, L>(source(detail::Direction::backward), dims_, {grad_q, grad_k},
+                            {"grad_q", "grad_k"}, positions);
+  }
+  template <class T, class Tag = detail::native_tag>
+  void apply_backward(HeadView<T> grad, const Positions& positions) const {
+    detail::execute<Tag, L>(source(detail::Direction::backward), dims_, {grad}, {"grad"},
+                            positions);
+  }
+
   /// Advances a length-dependent policy's state for a call over `tokens`
   /// tokens at `positions` (validating them) and returns the table to rotate
   /// that call with, for splitting it across an engine's own threads with

@@ -4,6 +4,7 @@
 #define ROPEKIT_ROPEKIT_HPP
 
 #include "any_rope.hpp"
+#include "backward.hpp"
 #include "cos_sin_cache.hpp"
 #include "dims.hpp"
 #include "eigen_view.hpp"
@@ -16,6 +17,7 @@
 #include "model_rope.hpp"
 #include "parallel.hpp"
 #include "positions.hpp"
+#include "qk_norm.hpp"
 #include "retable.hpp"
 #include "rope.hpp"
 #include "rotate.hpp"

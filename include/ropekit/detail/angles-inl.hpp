@@ -93,3 +93,40 @@ inline void cos_sin(const AngleTable& table,
   }
 }
 
+
+// One token's cos/sin for pairs [j0, j0 + n) as the rotations read them:
+// the job's precomputed rows or angles formed here, and for the interleaved
+// layout c2/s2 with each cos twice and (-sin, +sin).
+template <Layout L>
+struct BlockAngles {
+  alignas(64) float c_block[kPairBlock + 32];
+  alignas(64) float s_block[kPairBlock + 32];
+  alignas(64) float c2[L == Layout::interleaved ? 2 * kPairBlock + 2 * ops::kF : 1];
+  alignas(64) float s2[L == Layout::interleaved ? 2 * kPairBlock + 2 * ops::kF : 1];
+  const float* c = c_block;
+  const float* s = s_block;
+
+  template <class Job>
+  void form(const Job& job, std::int64_t /*t*/,
+            const double (&position_by_axis)[Positions::kMaxAxes],
+            std::int64_t j0, std::int64_t n) {
+    c = c_block;
+    s = s_block;
+    if (job.rows.cos != nullptr) {
+      const std::int64_t row =
+          static_cast<std::int64_t>(position_by_axis[0]) * job.rows.stride + j0;
+      c = job.rows.cos + row;
+      s = job.rows.sin + row;
+    } else {
+      cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
+    }
+    if constexpr (L == Layout::interleaved) {
+      const typename ops::vf minus_one = ops::set1(-1.0f);
+      for (std::int64_t i = 0; i < n; i += ops::kF) {
+        const typename ops::vf cv = ops::load(c + i), sv = ops::load(s + i);
+        ops::zip(cv, cv, c2 + 2 * i);
+        ops::zip(ops::mul(sv, minus_one), sv, s2 + 2 * i);
+      }
+    }
+  }
+};

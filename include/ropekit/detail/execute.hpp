@@ -85,8 +85,8 @@ void check_stream(const Stream& st, const StreamNames& names, const RotaryDims& 
   }
   if constexpr (Stream::normalises) {
     if (st.norm.weight == nullptr) fail("norm weight", "nullptr", "must point to head_dim floats");
-    if (!(std::isfinite(st.norm.eps) && st.norm.eps >= 0.0f))
-      fail("norm eps", st.norm.eps, "must be finite and not negative");
+    if (!(std::isfinite(st.norm.eps) && st.norm.eps > 0.0f))
+      fail("norm eps", st.norm.eps, "must be finite and positive");
   }
 }
 

@@ -61,20 +61,23 @@ inline void cos_sin(const AngleTable& table, const double (&position_by_axis)[Po
 
 // One head's channels as the reference reads and writes them: widened (FP8
 // codes times their scale, in float as stored values are defined), RMS-
-// normalised in float with a factor from a double sum, and stored rounded
-// once (FP8: divided by its scale in float first). C is double for double
-// storage, float otherwise.
+// normalised with a factor from a double sum (in float; in double for double
+// storage), and stored rounded once (FP8: divided by its scale in float
+// first). C is double for double storage, float otherwise.
 template <class C, class S, class D>
 struct ScalarHead {
   const S* src;
   D* dst;
   float src_scale, dst_scale;
   const NormSpec* norm;  // nullptr: no normalisation
-  float r;
+  C r;
 
   C load(std::int64_t c) const {
     if constexpr (std::is_same_v<C, double>) {
-      return static_cast<double>(src[c]);
+      double v = static_cast<double>(src[c]);
+      if (norm != nullptr)
+        v = (v * r) * (static_cast<double>(norm->weight[c]) + (norm->plus_one ? 1.0 : 0.0));
+      return v;
     } else {
       float v = static_cast<float>(src[c]);
       if constexpr (is_fp8_v<S>) v *= src_scale;
@@ -89,8 +92,7 @@ struct ScalarHead {
 };
 
 template <class C, class S, class D>
-inline float reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t head_dim,
-                                  float eps) {
+inline C reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t head_dim, float eps) {
   ScalarHead<C, S, D> raw = head;
   raw.norm = nullptr;
   double sum = 0.0;
@@ -98,7 +100,7 @@ inline float reference_rms_factor(const ScalarHead<C, S, D>& head, std::int64_t 
     const double x = static_cast<double>(raw.load(c));
     sum += x * x;
   }
-  return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
+  return static_cast<C>(1.0 / std::sqrt(sum / static_cast<double>(head_dim) + eps));
 }
 
 // The channels of pair j: interleaved (offset + 2j, offset + 2j + 1);
@@ -126,24 +128,46 @@ inline bool reference_rotates(const Geometry& g, std::int64_t ch) {
   return rel % (2 * g.half) % g.half < g.pairs / g.parts;
 }
 
-// One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
-// that do not rotate too (once, with the first block) where it writes them.
-template <Layout L, class C, class Stream>
-inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
-                             std::int64_t n, const C* c, const C* s) {
+// Head h of token t of a stream, as the reference reads and writes it.
+template <class C, class Stream>
+inline auto reference_head(const Stream& st, std::int64_t t, std::int64_t h) {
   using S = typename Stream::source_value;
   using D = typename Stream::destination_value;
-  for (std::int64_t h = 0; h < st.src.heads(); ++h) {
-    ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, 1.0f};
-    if constexpr (Stream::in_place) {
-      head.dst = const_cast<D*>(head.src);
-      head.dst_scale = head.src_scale;
-    } else {
-      head.dst = st.dst.head(t, h);
-      head.dst_scale = st.dst.scale(h);
-    }
+  ScalarHead<C, S, D> head{st.src.head(t, h), nullptr, st.src.scale(h), 1.0f, nullptr, C(1)};
+  if constexpr (Stream::in_place) {
+    head.dst = const_cast<D*>(head.src);
+    head.dst_scale = head.src_scale;
+  } else {
+    head.dst = st.dst.head(t, h);
+    head.dst_scale = st.dst.scale(h);
+  }
+  return head;
+}
+
+// Heads whose norm factors the reference keeps across a token's blocks.
+inline constexpr std::int64_t kReferenceHeadChunk = 64;
+
+// One stream, token t, pairs [j0, j0 + n) with cos/sin c, s; the channels
+// that do not rotate too (once, with the first block) where it writes them.
+// A normalising stream does heads [h0, h0 + kReferenceHeadChunk) with the
+// norm factors `factors`, taken with the first block before any write (in
+// place, later blocks read channels already written); others do every head
+// when h0 is 0.
+template <Layout L, class C, class Stream>
+inline void reference_stream(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
+                             std::int64_t n, const C* c, const C* s, std::int64_t h0,
+                             C* factors) {
+  std::int64_t h1 = h0 == 0 ? st.src.heads() : 0;
+  if constexpr (Stream::normalises) {
+    h1 = h0 + kReferenceHeadChunk < st.src.heads() ? h0 + kReferenceHeadChunk : st.src.heads();
+    if (j0 == 0)
+      for (std::int64_t h = h0; h < h1; ++h)
+        factors[h - h0] = reference_rms_factor(reference_head<C>(st, t, h), g.head_dim, st.norm.eps);
+  }
+  for (std::int64_t h = h0; h < h1; ++h) {
+    auto head = reference_head<C>(st, t, h);
     if constexpr (Stream::normalises) {
-      head.r = reference_rms_factor(head, g.head_dim, st.norm.eps);
+      head.r = factors[h - h0];
       head.norm = &st.norm;
     }
     if (!Stream::rotates) {
@@ -179,10 +203,19 @@ struct kernel {
     const Geometry& g = job.geometry;
     C c_block[kPairBlock];
     C s_block[kPairBlock];
+    std::int64_t norm_heads = 0;  // a normalising stream's most heads
+    std::apply(
+        [&](const auto&... st) {
+          ((norm_heads = st.normalises && st.src.heads() > norm_heads ? st.src.heads() : norm_heads),
+           ...);
+        },
+        job.streams);
+    C factors[sizeof...(Streams)][kReferenceHeadChunk];
     for (std::int64_t t = begin; t < end; ++t) {
       double position_by_axis[Positions::kMaxAxes];
       token_positions(job.positions, t, position_by_axis);
       const std::int64_t blocks = g.pairs == 0 ? 1 : (g.pairs + kPairBlock - 1) / kPairBlock;
+      for (std::int64_t h0 = 0; h0 == 0 || h0 < norm_heads; h0 += kReferenceHeadChunk)
       for (std::int64_t block = 0; block < blocks; ++block) {
         const std::int64_t j0 = block * kPairBlock;
         const std::int64_t n = g.pairs - j0 < kPairBlock ? g.pairs - j0 : kPairBlock;
@@ -198,7 +231,10 @@ struct kernel {
         }
         if (c == c_block) cos_sin(job.table, position_by_axis, j0, n, job.scale, c_block, s_block);
         std::apply(
-            [&](const auto&... stream) { (reference_stream<L>(g, stream, t, j0, n, c, s), ...); },
+            [&](const auto&... stream) {
+              std::size_t i = 0;
+              ((reference_stream<L>(g, stream, t, j0, n, c, s, h0, factors[i]), ++i), ...);
+            },
             job.streams);
       }
     }
