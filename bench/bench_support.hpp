@@ -17,6 +17,9 @@
 
 #include <ropekit/ropekit.hpp>
 
+// ropekit's internal macros (kernel paths, target regions) for this file.
+#include <ropekit/detail/macros_begin.inl>
+
 
 namespace bench {
 
@@ -188,5 +191,8 @@ inline float runtime_one() {
 }
 
 }  // namespace bench
+
+
+#include <ropekit/detail/macros_end.inl>
 
 #endif  // ROPEKIT_BENCH_SUPPORT_HPP

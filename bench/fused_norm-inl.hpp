@@ -15,6 +15,9 @@
 // operation's own bytes: each element read once and written once) and
 // `speedup_vs_unfused`.
 
+// ropekit's internal macros (kernel paths, target regions) for this file.
+#include <ropekit/detail/macros_begin.inl>
+
 #if ROPEKIT_COMPILE_AVX2
 ROPEKIT_TARGET_PUSH_AVX2
 namespace norm_avx2 {
@@ -37,13 +40,14 @@ ROPEKIT_TARGET_POP
 namespace norm_neon {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
 #include "norm_pass-inl.hpp"
+
 }  // namespace norm_neon
 #endif
 
 // The RMSNorm pass on the path ropekit calls take now.
 template <class T>
 void rms_norm_pass(std::vector<T>& x, std::int64_t d, const float* weight, float eps) {
-  const auto rows = static_cast<std::int64_t>(x.size()) / d;
+  [[maybe_unused]] const auto rows = static_cast<std::int64_t>(x.size()) / d;
   switch (ropekit::active_isa()) {
 #if ROPEKIT_COMPILE_AVX512
     case ropekit::Isa::avx512: return norm_avx512::rms_norm_rows(x.data(), rows, d, weight, eps);
@@ -122,3 +126,5 @@ inline void register_norm_cases() {
     }
   }
 }
+
+#include <ropekit/detail/macros_end.inl>

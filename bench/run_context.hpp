@@ -19,6 +19,9 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
+
+// ropekit's internal macros (kernel paths, target regions) for this file.
+#include <ropekit/detail/macros_begin.inl>
 #endif
 
 // Set by bench/CMakeLists.txt; empty when built some other way.
@@ -202,5 +205,8 @@ inline std::vector<std::pair<std::string, std::string>> run_context() {
 }
 
 }  // namespace bench
+
+
+#include <ropekit/detail/macros_end.inl>
 
 #endif  // ROPEKIT_BENCH_RUN_CONTEXT_HPP

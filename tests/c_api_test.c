@@ -292,14 +292,15 @@ static void test_config_per_layer(void) {
   if (model == NULL) return;
   RK_CHECK_STATUS(rk_model_layer_count(model, &layers), RK_OK);
   RK_CHECK(layers == 36, "smollm3 layers");
+  RK_CHECK_STATUS(rk_model_layer_rope(model, 0, &global), RK_OK);
   for (i = 0; i < layers; ++i) {
-    layer = local; /* must be overwritten either way */
+    layer = global; /* must be overwritten either way */
     if ((i + 1) % 4 == 0) {
       RK_CHECK_STATUS(rk_model_layer_rope(model, i, &layer), RK_NO_ROPE);
       RK_CHECK(layer == NULL, "no rope: NULL");
     } else {
       RK_CHECK_STATUS(rk_model_layer_rope(model, i, &layer), RK_OK);
-      RK_CHECK(layer != NULL && layer != local, "smollm3 rope");
+      RK_CHECK(layer != NULL && layer == global, "smollm3: one rope for every RoPE layer");
     }
   }
   RK_CHECK_STATUS(rk_model_destroy(model), RK_OK);

@@ -35,6 +35,9 @@
 #endif
 #if defined(__x86_64__)
 #include <xmmintrin.h>
+
+// ropekit's internal macros (kernel paths, target regions) for this file.
+#include <ropekit/detail/macros_begin.inl>
 #endif
 
 namespace {
@@ -512,3 +515,5 @@ TYPED_TEST(Fp8, SimdPathsIgnoreDazAndFtz) {
 #endif
 
 }  // namespace
+
+#include <ropekit/detail/macros_end.inl>

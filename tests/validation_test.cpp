@@ -11,6 +11,20 @@
 #include <vector>
 
 #include "test_util.hpp"
+#include <ropekit/eigen_view.hpp>
+#include <ropekit/scaling_law.hpp>
+
+// ropekit's internal macros stay inside its headers (detail/macros_begin.inl
+// and macros_end.inl): none may reach the code that includes them.
+#if defined(ROPEKIT_BEGIN_NAMESPACE) || defined(ROPEKIT_END_NAMESPACE) ||           \
+    defined(ROPEKIT_TU_NAMESPACE) || defined(ROPEKIT_COMPILE_AVX2) ||               \
+    defined(ROPEKIT_COMPILE_AVX512) || defined(ROPEKIT_COMPILE_NEON) ||             \
+    defined(ROPEKIT_NOINLINE) || defined(ROPEKIT_COLD) || defined(ROPEKIT_TARGET_POP) || \
+    defined(ROPEKIT_BASELINE_PUSH) || defined(ROPEKIT_ARCH_X86_64) ||               \
+    defined(ROPEKIT_USE_DYNAMIC_DISPATCH) || defined(ROPEKIT_DETAIL_MACROS_ACTIVE)
+#error "an internal ropekit macro leaked out of its headers"
+#endif
+static_assert(ROPEKIT_VERSION == 100, "the public version macros stay");
 
 namespace {
 

@@ -26,6 +26,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 namespace detail {
@@ -276,5 +278,7 @@ decltype(auto) with_rope(const AnyRope& any, F&& f) {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_ANY_ROPE_HPP

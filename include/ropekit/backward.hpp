@@ -19,6 +19,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// The gradient of `rotate<L>(table, dims, q, k, positions)`, in place:
@@ -54,5 +56,7 @@ void rotate_backward(const FrequencyTable& table, const RotaryDims& dims, Layout
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_BACKWARD_HPP

@@ -23,6 +23,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// cos/sin (attention factor included) of every pair at positions
@@ -122,5 +124,7 @@ void rotate(const CosSinCache& cache, const RotaryDims& dims, HeadView<T> x,
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_COS_SIN_CACHE_HPP

@@ -12,6 +12,8 @@
 #include "error.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Validated head geometry: `0 < rotary_dim <= head_dim`, rotary_dim even,
@@ -72,5 +74,7 @@ class RotaryDims {
 };
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_DIMS_HPP

@@ -13,6 +13,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// A rank-3 `Eigen::TensorMap`: row-major `[tokens, heads, head_dim]`, or
@@ -61,5 +63,7 @@ HeadView<typename Matrix::Scalar> view_of(Eigen::Map<Matrix, MapOptions, Stride>
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_EIGEN_VIEW_HPP

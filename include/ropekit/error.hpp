@@ -11,13 +11,7 @@
 
 #include "version.hpp"
 
-#if defined(__GNUC__) || defined(__clang__)
-#define ROPEKIT_COLD __attribute__((noinline, cold))
-#elif defined(_MSC_VER)
-#define ROPEKIT_COLD __declspec(noinline)
-#else
-#define ROPEKIT_COLD
-#endif
+#include "detail/macros_begin.inl"
 
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -48,5 +42,7 @@ inline void require_positive_finite(const char* parameter, double value) {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_ERROR_HPP

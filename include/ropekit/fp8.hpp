@@ -63,6 +63,8 @@
 
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -256,5 +258,7 @@ inline float dequantize_fp8(basic_float8<Format> code, float scale) noexcept {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_FP8_HPP

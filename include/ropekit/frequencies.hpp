@@ -18,6 +18,8 @@
 #include "error.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Largest inverse frequency ropekit accepts, in radians per position: π.
@@ -311,5 +313,7 @@ class FrequencyTable {
 };
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_FREQUENCIES_HPP

@@ -87,6 +87,8 @@
 #include "model_rope.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// What a config says about one rotation, besides the rotation itself.
@@ -292,5 +294,7 @@ inline HfModelRope load_hf_model_rope(const std::string& path) {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_HF_CONFIG_HPP

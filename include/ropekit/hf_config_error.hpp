@@ -10,6 +10,8 @@
 
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// A config that cannot be loaded. `what()` is
@@ -32,5 +34,7 @@ class HfConfigError : public std::invalid_argument {
 };
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_HF_CONFIG_ERROR_HPP

@@ -18,6 +18,8 @@
 #include "error.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// A kernel path. `scalar` is the reference kernel, always available.
@@ -143,5 +145,7 @@ inline bool forced_isa(Isa* isa) {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_ISA_HPP

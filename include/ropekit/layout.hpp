@@ -9,6 +9,8 @@
 
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Pairing of channels within the first `rotary_dim` channels of a head.
@@ -47,5 +49,7 @@ struct pair_offsets {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_LAYOUT_HPP

@@ -20,6 +20,8 @@
 #include "error.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// The RoPE of every layer of a model: `ropes()` are the distinct rotations,
@@ -99,5 +101,7 @@ class ModelRope {
 };
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_MODEL_ROPE_HPP

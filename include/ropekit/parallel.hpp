@@ -20,6 +20,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// `rotate(table, dims, q, k, positions)` split across `threads` OpenMP
@@ -76,5 +78,7 @@ void parallel_apply(const AnyRope& any, HeadView<T> x, const Positions& position
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_PARALLEL_HPP

@@ -18,6 +18,8 @@
 #include "error.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Largest position ropekit accepts. Angles are exact (float precision for
@@ -368,5 +370,7 @@ inline std::int64_t Positions::check_packed(std::int64_t tokens) const {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_POSITIONS_HPP

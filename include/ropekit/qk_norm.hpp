@@ -36,6 +36,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// How the per-channel weight scales the normalised value.
@@ -201,5 +203,7 @@ void rotate_head_norm(const FrequencyTable& table, const RotaryDims& dims, Layou
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_QK_NORM_HPP

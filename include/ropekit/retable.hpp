@@ -27,6 +27,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 namespace detail {
@@ -181,5 +183,7 @@ void retable(const FrequencyTable& from, const FrequencyTable& to, const RotaryD
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_RETABLE_HPP

@@ -21,6 +21,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -352,5 +354,7 @@ decltype(auto) with_rope(const Rope<Policy, L>& rope, F&& f) {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_ROPE_HPP

@@ -25,6 +25,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Rotates q and k in place with `table`: each token's cos/sin are formed
@@ -107,5 +109,7 @@ std::vector<Isa> available_isas() {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_ROTATE_HPP

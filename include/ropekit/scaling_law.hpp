@@ -25,6 +25,8 @@
 #include "error.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// How a model was pretrained, as far as Liu et al.'s laws are concerned.
@@ -560,5 +562,7 @@ inline std::optional<double> min_base_for_context(std::int64_t context_length,
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_LAW_HPP

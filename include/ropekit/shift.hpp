@@ -22,6 +22,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Rotates cached `keys` in place from their positions p to p + delta.
@@ -63,5 +65,7 @@ void shift_keys(const R& rope, HeadView<T> keys, const Positions& deltas) {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_SHIFT_HPP

@@ -12,6 +12,8 @@
 #include "fp8.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// True for the element types ropekit rotates: float, double, Eigen::half,
@@ -65,5 +67,7 @@ inline T narrow(double value) noexcept {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_STORAGE_HPP

@@ -19,6 +19,8 @@
 #include "storage.hpp"
 #include "version.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// A view of `tokens x heads` heads of `head_dim` contiguous elements each.
@@ -329,5 +331,7 @@ bool views_may_overlap(const HeadView<A>& a, const HeadView<B>& b) noexcept {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_VIEW_HPP

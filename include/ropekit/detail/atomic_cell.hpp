@@ -12,6 +12,8 @@
 
 #include "../version.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -92,5 +94,7 @@ class AtomicCell {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_ATOMIC_CELL_HPP

@@ -17,11 +17,12 @@
 #include "../positions.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
-#include "isa_config.hpp"
 #include "neon.hpp"
 #include "reference.hpp"
 #include "x86_avx2.hpp"
 #include "x86_avx512.hpp"
+
+#include "macros_begin.inl"
 
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -95,5 +96,7 @@ using native_tag = ROPEKIT_TU_NAMESPACE::tag;
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_DISPATCH_HPP

@@ -30,6 +30,8 @@
 #include "dispatch.hpp"
 #include "job.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -253,5 +255,7 @@ void execute(const Source& source, const RotaryDims& dims, Layout layout,
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_EXECUTE_HPP

@@ -9,17 +9,17 @@
 #ifndef ROPEKIT_DETAIL_FP8_NEON_HPP
 #define ROPEKIT_DETAIL_FP8_NEON_HPP
 
-#include "isa_config.hpp"
-
-#if ROPEKIT_COMPILE_NEON
-
-#include <arm_neon.h>
-
 #include <cstdint>
 #include <cstring>
 
 #include "../fp8.hpp"
 #include "../version.hpp"
+
+#include "macros_begin.inl"
+
+#if ROPEKIT_COMPILE_NEON
+
+#include <arm_neon.h>
 
 ROPEKIT_BEGIN_KERNEL_NAMESPACE
 namespace detail {
@@ -111,4 +111,6 @@ struct fp8_ops {
 ROPEKIT_END_KERNEL_NAMESPACE
 
 #endif  // ROPEKIT_COMPILE_NEON
+
+#include "macros_end.inl"
 #endif  // ROPEKIT_DETAIL_FP8_NEON_HPP

@@ -16,17 +16,17 @@
 #ifndef ROPEKIT_DETAIL_FP8_X86_AVX2_HPP
 #define ROPEKIT_DETAIL_FP8_X86_AVX2_HPP
 
-#include "isa_config.hpp"
-
-#if ROPEKIT_COMPILE_AVX2
-
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
 
 #include "../fp8.hpp"
 #include "../version.hpp"
+
+#include "macros_begin.inl"
+
+#if ROPEKIT_COMPILE_AVX2
+
+#include <immintrin.h>
 
 ROPEKIT_TARGET_PUSH_AVX2
 ROPEKIT_BEGIN_KERNEL_NAMESPACE
@@ -126,4 +126,6 @@ ROPEKIT_END_KERNEL_NAMESPACE
 ROPEKIT_TARGET_POP
 
 #endif  // ROPEKIT_COMPILE_AVX2
+
+#include "macros_end.inl"
 #endif  // ROPEKIT_DETAIL_FP8_X86_AVX2_HPP

@@ -8,17 +8,17 @@
 #ifndef ROPEKIT_DETAIL_FP8_X86_AVX512_HPP
 #define ROPEKIT_DETAIL_FP8_X86_AVX512_HPP
 
-#include "isa_config.hpp"
-
-#if ROPEKIT_COMPILE_AVX512
-
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
 
 #include "../fp8.hpp"
 #include "../version.hpp"
+
+#include "macros_begin.inl"
+
+#if ROPEKIT_COMPILE_AVX512
+
+#include <immintrin.h>
 
 ROPEKIT_TARGET_PUSH_AVX512
 // GCC 12 reports -Wmaybe-uninitialized inside AVX-512 intrinsics that pass
@@ -117,4 +117,6 @@ ROPEKIT_END_KERNEL_NAMESPACE
 ROPEKIT_TARGET_POP
 
 #endif  // ROPEKIT_COMPILE_AVX512
+
+#include "macros_end.inl"
 #endif  // ROPEKIT_DETAIL_FP8_X86_AVX512_HPP

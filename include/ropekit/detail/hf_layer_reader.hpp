@@ -18,6 +18,8 @@
 #include "hf_reader.hpp"
 #include "hf_rope_reader.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -344,5 +346,7 @@ inline bool hf_layered(const HfReader& r, const HfModel& m, const HfBlock& flat)
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_HF_LAYER_READER_HPP

@@ -19,6 +19,8 @@
 #include "../version.hpp"
 #include "hf_reader.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -275,5 +277,7 @@ struct HfLoad {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_HF_LOAD_HPP

@@ -20,6 +20,8 @@
 #include "../hf_config_error.hpp"
 #include "../version.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -183,5 +185,7 @@ inline bool hf_word_in(const char* list, const std::string& word) {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_HF_READER_HPP

@@ -24,6 +24,8 @@
 #include "hf_reader.hpp"
 #include "hf_rope_types.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -342,5 +344,7 @@ inline AnyRope hf_read_rope(HfLoad& s) {
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_HF_ROPE_READER_HPP

@@ -21,6 +21,8 @@
 #include "hf_load.hpp"
 #include "hf_reader.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -270,5 +272,7 @@ inline AnyPolicy hf_wrap_mrope(HfLoad& s, AnyPolicy inner,
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_HF_ROPE_TYPES_HPP

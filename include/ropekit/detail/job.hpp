@@ -20,6 +20,8 @@
 #include "../version.hpp"
 #include "../view.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -203,5 +205,7 @@ inline void token_positions(const Positions& positions, std::int64_t token,
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_JOB_HPP

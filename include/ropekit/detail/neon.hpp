@@ -4,12 +4,6 @@
 #ifndef ROPEKIT_DETAIL_NEON_HPP
 #define ROPEKIT_DETAIL_NEON_HPP
 
-#include "isa_config.hpp"
-
-#if ROPEKIT_COMPILE_NEON
-
-#include <arm_neon.h>
-
 #include <cstdint>
 #include <cstring>
 
@@ -21,6 +15,12 @@
 #include "../view.hpp"
 #include "job.hpp"
 #include "fp8_neon.hpp"
+
+#include "macros_begin.inl"
+
+#if ROPEKIT_COMPILE_NEON
+
+#include <arm_neon.h>
 
 ROPEKIT_BEGIN_KERNEL_NAMESPACE
 namespace detail {
@@ -165,4 +165,6 @@ struct ops : fp8_ops {
 ROPEKIT_END_KERNEL_NAMESPACE
 
 #endif  // ROPEKIT_COMPILE_NEON
+
+#include "macros_end.inl"
 #endif  // ROPEKIT_DETAIL_NEON_HPP

@@ -10,6 +10,8 @@
 
 #include "../version.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -42,5 +44,7 @@ inline bool mul_overflows(std::int64_t a, std::int64_t b, std::int64_t* product)
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_OVERFLOW_HPP

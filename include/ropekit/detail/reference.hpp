@@ -21,8 +21,9 @@
 #include "../storage.hpp"
 #include "../version.hpp"
 #include "../view.hpp"
-#include "isa_config.hpp"
 #include "job.hpp"
+
+#include "macros_begin.inl"
 
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -277,5 +278,7 @@ struct kernel {
 }  // namespace ROPEKIT_TU_NAMESPACE
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_REFERENCE_HPP

@@ -3,12 +3,6 @@
 #ifndef ROPEKIT_DETAIL_X86_AVX2_HPP
 #define ROPEKIT_DETAIL_X86_AVX2_HPP
 
-#include "isa_config.hpp"
-
-#if ROPEKIT_COMPILE_AVX2
-
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
 
@@ -20,6 +14,12 @@
 #include "../view.hpp"
 #include "job.hpp"
 #include "fp8_x86_avx2.hpp"
+
+#include "macros_begin.inl"
+
+#if ROPEKIT_COMPILE_AVX2
+
+#include <immintrin.h>
 
 ROPEKIT_TARGET_PUSH_AVX2
 ROPEKIT_BEGIN_KERNEL_NAMESPACE
@@ -206,4 +206,6 @@ ROPEKIT_END_KERNEL_NAMESPACE
 ROPEKIT_TARGET_POP
 
 #endif  // ROPEKIT_COMPILE_AVX2
+
+#include "macros_end.inl"
 #endif  // ROPEKIT_DETAIL_X86_AVX2_HPP

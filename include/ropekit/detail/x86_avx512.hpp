@@ -7,12 +7,6 @@
 #ifndef ROPEKIT_DETAIL_X86_AVX512_HPP
 #define ROPEKIT_DETAIL_X86_AVX512_HPP
 
-#include "isa_config.hpp"
-
-#if ROPEKIT_COMPILE_AVX512
-
-#include <immintrin.h>
-
 #include <cstdint>
 
 #include "../frequencies.hpp"
@@ -23,6 +17,12 @@
 #include "../view.hpp"
 #include "job.hpp"
 #include "fp8_x86_avx512.hpp"
+
+#include "macros_begin.inl"
+
+#if ROPEKIT_COMPILE_AVX512
+
+#include <immintrin.h>
 
 ROPEKIT_TARGET_PUSH_AVX512
 // GCC 12 reports -Wmaybe-uninitialized inside AVX-512 intrinsics that pass
@@ -190,4 +190,6 @@ ROPEKIT_END_KERNEL_NAMESPACE
 ROPEKIT_TARGET_POP
 
 #endif  // ROPEKIT_COMPILE_AVX512
+
+#include "macros_end.inl"
 #endif  // ROPEKIT_DETAIL_X86_AVX512_HPP

@@ -21,6 +21,8 @@
 #include "vision_2d.hpp"
 #include "yarn.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Every scaling policy ropekit ships, as one runtime value. M-RoPE appears
@@ -43,5 +45,7 @@ using AnyPolicy = std::variant<
 // clang-format on
 
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_ALL_HPP

@@ -11,6 +11,8 @@
 #include "../frequencies.hpp"
 #include "../version.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -71,5 +73,7 @@ class Default {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_DEFAULT_HPP

@@ -14,6 +14,8 @@
 #include "default.hpp"
 #include "ntk_aware.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace scaling {
 
@@ -111,5 +113,7 @@ class DynamicNtk {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_DYNAMIC_NTK_HPP

@@ -11,6 +11,8 @@
 #include "../version.hpp"
 #include "default.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace scaling {
 
@@ -43,5 +45,7 @@ class Linear {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_LINEAR_HPP

@@ -19,6 +19,8 @@
 #include "../version.hpp"
 #include "default.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace scaling {
 
@@ -124,5 +126,7 @@ class Llama3 {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_LLAMA3_HPP

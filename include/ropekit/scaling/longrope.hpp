@@ -21,6 +21,8 @@
 #include "../version.hpp"
 #include "default.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace scaling {
 
@@ -219,5 +221,7 @@ class LongRope {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_LONGROPE_HPP

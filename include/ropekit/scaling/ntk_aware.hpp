@@ -14,6 +14,8 @@
 #include "../version.hpp"
 #include "default.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -65,5 +67,7 @@ class NtkAware {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_NTK_AWARE_HPP

@@ -19,6 +19,8 @@
 #include "../version.hpp"
 #include "default.hpp"
 
+#include "../detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -256,5 +258,7 @@ class Yarn {
 
 }  // namespace scaling
 ROPEKIT_END_NAMESPACE
+
+#include "../detail/macros_end.inl"
 
 #endif  // ROPEKIT_SCALING_YARN_HPP

@@ -1,4 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
+// ropekit's internal macros, defined for the body of one header and undefined
+// again by macros_end.inl at its end, so that none leaks into the code that
+// includes ropekit (only ROPEKIT_VERSION* and the options a user sets,
+// ROPEKIT_DYNAMIC_DISPATCH and ROPEKIT_SCALAR_ONLY, are public). Every header
+// includes this after its own includes: regions never nest. No include guard,
+// on purpose.
+#ifdef ROPEKIT_DETAIL_MACROS_ACTIVE
+#error "ropekit: macros_begin.inl twice without macros_end.inl"
+#endif
+#define ROPEKIT_DETAIL_MACROS_ACTIVE
+
 // Which kernel paths this translation unit compiles, and the namespace that
 // keeps them apart from units compiled with other flags.
 //
@@ -14,9 +25,6 @@
 // unit's static ISA level and dispatch mode, and the public entry points take
 // that namespace's tag as a defaulted template argument: units built with
 // different flags instantiate differently named functions.
-#ifndef ROPEKIT_DETAIL_ISA_CONFIG_HPP
-#define ROPEKIT_DETAIL_ISA_CONFIG_HPP
-
 #if defined(__x86_64__) || defined(_M_X64)
 #define ROPEKIT_ARCH_X86_64 1
 #else
@@ -112,4 +120,58 @@
 #define ROPEKIT_TARGET_POP
 #endif
 
-#endif  // ROPEKIT_DETAIL_ISA_CONFIG_HPP
+// ISA-neutral code is compiled for baseline x86-64 (SSE2) whatever the
+// unit's -m flags: its inline functions are shared by every unit of a
+// program and the linker keeps one copy, so a copy built with -mavx2 in one
+// unit must not be the one a baseline unit runs on a CPU without AVX. Only
+// the kernels (detail::tu_*, under their own target regions) use wider
+// instructions. Code in the region must not call always_inline functions
+// compiled for wider targets (std::atomic members are: ropekit uses
+// detail::AtomicCell instead).
+#if (defined(__x86_64__) || defined(_M_X64)) && defined(__clang__)
+// (A region with no function in it would warn: -Wpragma-clang-attribute.)
+#define ROPEKIT_BASELINE_PUSH                                                                  \
+  _Pragma("clang diagnostic push")                                                             \
+  _Pragma("clang diagnostic ignored \"-Wpragma-clang-attribute\"")                             \
+  _Pragma(                                                                                     \
+      "clang attribute push(__attribute__((target(\"no-sse3,no-f16c,no-fma,no-bmi,no-bmi2,no-lzcnt,no-popcnt\"))), apply_to = function)")
+#define ROPEKIT_BASELINE_POP _Pragma("clang attribute pop") _Pragma("clang diagnostic pop")
+#elif (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__)
+#define ROPEKIT_BASELINE_PUSH \
+  _Pragma("GCC push_options")  \
+      _Pragma("GCC target(\"no-sse3,no-f16c,no-fma,no-bmi,no-bmi2,no-lzcnt,no-popcnt\")")
+#define ROPEKIT_BASELINE_POP _Pragma("GCC pop_options")
+#else
+#define ROPEKIT_BASELINE_PUSH
+#define ROPEKIT_BASELINE_POP
+#endif
+
+// The inline namespace carries the ABI version so that two ropekit versions
+// linked into one program do not silently share inline functions. Headers
+// include everything they need before opening it, so regions never nest.
+#define ROPEKIT_BEGIN_NAMESPACE \
+  ROPEKIT_BASELINE_PUSH         \
+  namespace ropekit {           \
+  inline namespace v0 {
+#define ROPEKIT_END_NAMESPACE \
+  }                           \
+  }                           \
+  ROPEKIT_BASELINE_POP
+
+// The kernel headers' namespace: no baseline region (they open their own
+// target regions; see detail/isa_config.hpp).
+#define ROPEKIT_BEGIN_KERNEL_NAMESPACE \
+  namespace ropekit {                  \
+  inline namespace v0 {
+#define ROPEKIT_END_KERNEL_NAMESPACE \
+  }                                  \
+  }
+
+// Out of line and cold: error paths.
+#if defined(__GNUC__) || defined(__clang__)
+#define ROPEKIT_COLD __attribute__((noinline, cold))
+#elif defined(_MSC_VER)
+#define ROPEKIT_COLD __declspec(noinline)
+#else
+#define ROPEKIT_COLD
+#endif
