@@ -51,6 +51,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 
 /// Order of a cache page: NHD [page_size, kv_heads, head_dim] (vLLM's
@@ -343,5 +345,7 @@ void append_kv(const FrequencyTable& table, const RotaryDims& dims, HeadView<Q> 
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_KV_CACHE_HPP

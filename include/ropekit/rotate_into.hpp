@@ -36,6 +36,8 @@
 #include "version.hpp"
 #include "view.hpp"
 
+#include "detail/macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -192,5 +194,7 @@ void convert(HeadView<S> src, HeadView<D> dst) {
 }
 
 ROPEKIT_END_NAMESPACE
+
+#include "detail/macros_end.inl"
 
 #endif  // ROPEKIT_ROTATE_INTO_HPP

@@ -20,6 +20,8 @@
 #include "../version.hpp"
 #include "../view.hpp"
 
+#include "macros_begin.inl"
+
 ROPEKIT_BEGIN_NAMESPACE
 namespace detail {
 
@@ -185,5 +187,7 @@ inline const std::int64_t* resolve_slots(const SlotGeometry& cache, const SlotSo
 
 }  // namespace detail
 ROPEKIT_END_NAMESPACE
+
+#include "macros_end.inl"
 
 #endif  // ROPEKIT_DETAIL_CACHE_SLOTS_HPP
