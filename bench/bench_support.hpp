@@ -89,12 +89,12 @@ double seconds_per_call(F&& f, double min_seconds = 0.02) {
 ROPEKIT_TARGET_PUSH_AVX2
 namespace avx2 {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx2::ops;
-template <class T>
-void scale(T* x, std::int64_t n, float one) {
+template <class S, class D>
+void scale_into(const S* src, D* dst, std::int64_t n, float one) {
   const ops::vf s = ops::set1(one);
   std::int64_t i = 0;
-  for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), s));
-  if (i < n) ops::store_partial(x + i, ops::mul(ops::load_partial(x + i, static_cast<int>(n - i)), s),
+  for (; i + ops::kF <= n; i += ops::kF) ops::store(dst + i, ops::mul(ops::load(src + i), s));
+  if (i < n) ops::store_partial(dst + i, ops::mul(ops::load_partial(src + i, static_cast<int>(n - i)), s),
                                 static_cast<int>(n - i));
 }
 }  // namespace avx2
@@ -110,12 +110,12 @@ ROPEKIT_TARGET_PUSH_AVX512
 #endif
 namespace avx512 {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512::ops;
-template <class T>
-void scale(T* x, std::int64_t n, float one) {
+template <class S, class D>
+void scale_into(const S* src, D* dst, std::int64_t n, float one) {
   const ops::vf s = ops::set1(one);
   std::int64_t i = 0;
-  for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), s));
-  if (i < n) ops::store_partial(x + i, ops::mul(ops::load_partial(x + i, static_cast<int>(n - i)), s),
+  for (; i + ops::kF <= n; i += ops::kF) ops::store(dst + i, ops::mul(ops::load(src + i), s));
+  if (i < n) ops::store_partial(dst + i, ops::mul(ops::load_partial(src + i, static_cast<int>(n - i)), s),
                                 static_cast<int>(n - i));
 }
 }  // namespace avx512
@@ -125,27 +125,34 @@ void scale(T* x, std::int64_t n, float one) {
 ROPEKIT_TARGET_POP
 #endif
 
-template <class T>
-void scale(T* x, std::int64_t n, float one) {
+// dst[i] = D(src[i] * one) (dst may be src) on the path ropekit's calls
+// take, rounding as ropekit stores D (FP8: the saturating conversion).
+template <class S, class D>
+void scale_into(const S* src, D* dst, std::int64_t n, float one) {
   switch (ropekit::active_isa()) {
 #if ROPEKIT_COMPILE_AVX512
-    case ropekit::Isa::avx512: return avx512::scale(x, n, one);
+    case ropekit::Isa::avx512: return avx512::scale_into(src, dst, n, one);
 #endif
 #if ROPEKIT_COMPILE_AVX2
-    case ropekit::Isa::avx2: return avx2::scale(x, n, one);
+    case ropekit::Isa::avx2: return avx2::scale_into(src, dst, n, one);
 #endif
 #if ROPEKIT_COMPILE_NEON
     case ropekit::Isa::neon: {
       using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
       std::int64_t i = 0;
-      for (; i + ops::kF <= n; i += ops::kF) ops::store(x + i, ops::mul(ops::load(x + i), ops::set1(one)));
-      for (; i < n; ++i) x[i] = T(static_cast<float>(x[i]) * one);
+      for (; i + ops::kF <= n; i += ops::kF) ops::store(dst + i, ops::mul(ops::load(src + i), ops::set1(one)));
+      for (; i < n; ++i) dst[i] = D(static_cast<float>(src[i]) * one);
       return;
     }
 #endif
     default:
-      for (std::int64_t i = 0; i < n; ++i) x[i] = T(static_cast<float>(x[i]) * one);
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = D(static_cast<float>(src[i]) * one);
   }
+}
+
+template <class T>
+void scale(T* x, std::int64_t n, float one) {
+  scale_into(x, x, n, one);
 }
 
 template <class T>

@@ -4,7 +4,7 @@
 # the default float case its speed-up over the scalar path, and a scaled
 # policy its speed relative to the default policy; that every fused case
 # reports roofline_ratio and speedup_vs_unfused (K-shift, re-table, fused
-# QK-norm and backward among them); that the context names the
+# QK-norm, backward and the KV-cache append among them); that the context names the
 # CPU, compiler, flags and kernel path, and that every case but memcpy is
 # labelled with the path it ran on.
 execute_process(
@@ -77,7 +77,15 @@ foreach(expected ropekit_fused/llama3_8b/decode1/f32/neox/k_shift
                  ropekit_fused/llama3_8b/decode1/bf16/gptj/retable
                  ropekit_fused/llama3_8b/decode1/fp8e4m3/gptj/retable
                  ropekit_fused/llama3_8b/decode1/f32/neox/qk_norm_rope
-                 ropekit_fused/llama3_8b/decode1/bf16/gptj/backward)
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/backward
+                 ropekit_fused/llama3_8b/decode1/f32/neox/kv_append_bf16
+                 ropekit_fused/llama3_8b/decode1/f32/gptj/kv_append_bf16
+                 ropekit_fused/llama3_8b/decode1/f32/neox/kv_append_fp8
+                 ropekit_fused/llama3_8b/decode1/f32/gptj/kv_append_fp8
+                 ropekit_fused/llama3_8b/decode1/bf16/neox/kv_append_bf16
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/kv_append_bf16
+                 ropekit_fused/llama3_8b/decode1/bf16/neox/kv_append_fp8
+                 ropekit_fused/llama3_8b/decode1/bf16/gptj/kv_append_fp8)
   string(FIND ";${fused_cases};" ";${expected};" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "${expected} missing")

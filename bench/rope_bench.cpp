@@ -7,7 +7,8 @@
 // Llama-3-8B only), naive_loop, eigen_array) and the baselines
 // inplace_pass/<model>/<phase><tokens>/<dtype> and memcpy/... ; fused
 // operations as ropekit_fused/<model>/<phase><tokens>/<dtype>/<layout>/<op>
-// with `speedup_vs_unfused` (fused_norm-inl.hpp: qk_norm_rope, backward). Every
+// with `speedup_vs_unfused` (fused_norm-inl.hpp: qk_norm_rope, backward;
+// kv_append_bench.cpp: kv_append_bf16, kv_append_fp8). Every
 // rotation case carries `roofline_ratio`: its bytes/s over the in-place
 // pass's bytes/s on the same buffers, measured in the same case in
 // alternating rounds after the timed loop. Also in alternating rounds: the
@@ -43,6 +44,10 @@
 #include "bench_support.hpp"
 #include "naive.hpp"
 #include "run_context.hpp"
+
+namespace bench {
+void register_kv_append_benchmarks();  // kv_append_bench.cpp
+}  // namespace bench
 
 namespace {
 
@@ -511,6 +516,7 @@ int main(int argc, char** argv) {
   }
   register_key_cases();
   register_norm_cases();
+  register_kv_append_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::vector<std::pair<std::string, std::string>> context;

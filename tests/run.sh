@@ -8,7 +8,8 @@
 #      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
-#      input, FP8 conversions, K-shift, re-table, packed positions, and the
+#      input, FP8 conversions, K-shift, re-table, packed positions,
+#      rotate-into, the KV-cache append and the
 #      kernel fuzzer's corpus) run on the NEON path under qemu-user. The
 #      configuration and tooling suites have no architecture-specific code
 #      and run in 1 and 2;
@@ -123,6 +124,7 @@ paths_line "clang-cxx20-sanitizers"
 kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test"
 kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
 kernel_suites="$kernel_suites shift_test shift_simd_test retable_test packed_positions_test"
+kernel_suites="$kernel_suites rotate_into_test kv_cache_test kv_cache_bad_input_test"
 echo "=== ropekit: build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""
