@@ -34,7 +34,7 @@ double seconds_since(Clock::time_point start) {
 
 struct Options {
   std::int64_t layers = 2, heads = 8, kv_heads = 2, head_dim = 64;
-  std::int64_t prompt = 160, steps = 300, cache_tokens = 256, page_size = 16, sinks = 4;
+  std::int64_t prompt = 120, steps = 240, cache_tokens = 192, page_size = 16, sinks = 4;
   std::string cache = "bf16", config;
   bool qk_norm = false;
   std::int64_t break_shift = 0;  // added to the engine's shift delta, to see the check fail
@@ -44,7 +44,7 @@ struct Options {
   std::fprintf(stderr,
                "ropekit-engine: %s\nusage: ropekit-engine [--layers N] [--heads N] [--kv-heads N] "
                "[--head-dim N] [--cache bf16|fp8] [--qk-norm] [--prompt N] [--steps N] "
-               "[--cache-tokens N] [--config config.json]\n",
+               "[--cache-tokens N] [--config config.json] [--break-shift N (a wrong shift delta)]\n",
                why.c_str());
   std::exit(2);
 }
@@ -128,7 +128,7 @@ struct Rounding {
 // The cache-independent part of the run: timings, the checks, the reference's state.
 struct Stats {
   double engine_s = 0, rotate_s = 0, convert_s = 0, prefill_s = 0, decode_s = 0;
-  double max_dev = 0, max_ratio = 0;
+  double max_dev = 0, max_ratio = 0, max_attention_dev = 0, max_attention_ratio = 0;
   std::int64_t checks = 0, shifts = 0, evicted = 0;
 };
 
@@ -329,6 +329,7 @@ class Engine {
           for (std::int64_t c = 0; c < o_.head_dim; ++c) oh[c] += p * vj[c];
         }
       }
+    attention_out_ = out;  // for the check
     std::vector<float> y(x.size());
     project(out.data(), n, hidden_, w.wo, hidden_, y.data());
     for (std::size_t i = 0; i < x.size(); ++i) x[i] += y[i];
@@ -385,7 +386,7 @@ class Engine {
   std::int64_t hidden_ = 0, pages_ = 0, cached_ = 0, vocab_ = 256;
   std::int32_t next_token_ = 0;
   float scale_ = 1.0f;
-  std::vector<float> embeddings_;
+  std::vector<float> embeddings_, attention_out_;
   std::vector<Layer> weights_;
   std::vector<std::vector<C>> k_store_, v_store_;
   std::vector<std::int32_t> block_table_;
@@ -397,18 +398,26 @@ class Engine {
 // compound through layers of random weights, which would measure the network, not the cache),
 // and the check of the engine's output against it.
 //
-// The bound (per output channel), first order in the cache's rounding u, a (see Rounding):
-//  - key j went through r_j roundings (its store and one per shift); each adds to a rotated pair
-//    an error of norm <= sqrt(2) (u rho + a), rho the pair's norm (a rotation keeps it), so the
-//    score error is D_j <= sum_pairs |q_pair| r_j sqrt(2) (u rho (1+u)^r_j + a) / sqrt(d), plus
-//    float dot-product rounding (d + 8) 2^-24 sum |q||k| / sqrt(d);
-//  - scores off by at most D move each softmax weight by a factor within e^(+-2D), so the output
-//    moves by <= (e^(2D) - 1) sum_j p_j |v_jc|; each value is off by <= u |v_jc| + a, so their
-//    weighted mean by <= max_j (u |v_jc| + a); plus float accumulation over the cells;
-//  - the output projection maps channel errors e_c to sum_c |Wo_rc| e_c (+ its float rounding),
-//    and the residual add rounds once more.
-// This is a worst case (FP8 bounds are loose: every rounding at its maximum, all aligned); the
-// measured deviation is reported as a fraction of it.
+// The bounds. Each store into the cache rounds: |error| <= b = u |x| + a (see Rounding).
+// Rounding errors are modelled as independent and mean-zero (Higham and Mary, "A New Approach to
+// Probabilistic Rounding Error Analysis", SIAM J. Sci. Comput. 2019): a linear combination
+// sum c_i e_i of independent ones, |e_i| <= b_i, exceeds lambda sqrt(sum c_i^2 b_i^2) with probability below
+// 2 exp(-lambda^2 / 2) (Hoeffding): 3e-8 for lambda = 6.
+//  - Attention output o_c of one head, to first order in the errors:
+//      do_c = sum_j p_j ds_j (v_jc - o_c) + sum_j p_j dv_jc,  ds_j = sum_i q_i dk_ji / sqrt(d),
+//    Key j went through r_j roundings (its store and one per shift), each adding to a rotated
+//    pair an error of norm <= sqrt(2) (u rho + a), rho the pair's norm (rotations keep it); keys
+//    are rotated at distinct positions, so their roundings are independent: ds_j has variance
+//    proxy S_j = sum_pairs |q_pair|^2 r_j (u rho (1+u)^r_j + a)^2 / d, and the first sum is
+//    within lambda sigma_c, sigma_c^2 = sum_j (p_j (v_jc - o_c))^2 S_j, times
+//    (1 + 2 lambda max sqrt(S_j)) for the second order. Values are not rotated: a token seen
+//    twice stores the same value with the same rounding (layer 0), so their sum is taken in
+//    worst case, sum_j p_j (u |v_jc| + a). Plus float rounding of the engine's own dot products,
+//    exp and sums (worst case, (n + 8) 2^-24).
+//  - Layer output (the hidden state): the output projection adds the channel bounds in worst
+//    case, sum_c |Wo_rc| e_c (they share score errors), plus its float rounding and the
+//    residual add's.
+// A wrong rotation (a shift by the wrong delta) moves scores by O(1), far past the first bound.
 template <class C>
 bool Engine<C>::check(std::int64_t l, std::int64_t first, std::int64_t n,
                       const std::vector<float>& input, const std::vector<float>& engine_out) {
@@ -449,42 +458,65 @@ bool Engine<C>::check(std::int64_t l, std::int64_t first, std::int64_t n,
           throw std::runtime_error("a key or value saturates FP8 at scale " + std::to_string(scale_));
   }
   const double u = rounding_.u, a = rounding_.a, f = 0x1p-24, rsd = 1.0 / std::sqrt(double(d));
-  std::vector<double> o(input.size()), err(input.size()), p;
+  std::vector<double> o(input.size()), err(input.size()), p, score_proxy;
+  constexpr double kLambda = 6.0;
   for (std::int64_t t = 0; t < n; ++t)
     for (std::int64_t h = 0; h < o_.heads; ++h) {
       const float* qh = &q[std::size_t((t * o_.heads + h) * d)];
       const std::int64_t kvh = h / group, seen = first + t + 1;
       p.assign(std::size_t(seen), 0.0);
-      double top = -INFINITY, D = 0, smax = 0, total = 0;
+      score_proxy.assign(std::size_t(seen), 0.0);
+      double top = -INFINITY, worst_s = 0, smax = 0, float_s = 0, total = 0;
       for (std::int64_t j = 0; j < seen; ++j) {
         const float* kj = &kc[std::size_t(j * kv_dim() + kvh * d)];
         const int r = ref_.rounds[std::size_t(j)];
-        double s = 0, abs_sum = 0, dk = 0;
+        double s = 0, abs_sum = 0, proxy = 0;
         for (std::int64_t i = 0; i < half; ++i) {
           const std::int64_t x = ref_.half_split ? i : 2 * i, y = ref_.half_split ? i + half : 2 * i + 1;
           s += double(qh[x]) * kj[x] + double(qh[y]) * kj[y];
           abs_sum += std::fabs(qh[x] * kj[x]) + std::fabs(qh[y] * kj[y]);
           const double rho = std::hypot(double(kj[x]), double(kj[y]));
-          dk += std::hypot(double(qh[x]), double(qh[y])) * r * std::sqrt(2.0) * (u * rho * std::pow(1 + u, r) + a);
+          const double b = u * rho * std::pow(1 + u, r) + a;
+          proxy += (double(qh[x]) * qh[x] + double(qh[y]) * qh[y]) * r * b * b;
         }
         p[std::size_t(j)] = s * rsd;
+        score_proxy[std::size_t(j)] = proxy / double(d);
+        worst_s = std::max(worst_s, score_proxy[std::size_t(j)]);
+        float_s = std::max(float_s, double(d + 8) * f * abs_sum * rsd);
         top = std::max(top, p[std::size_t(j)]);
         smax = std::max(smax, std::fabs(p[std::size_t(j)]));
-        D = std::max(D, (dk + double(d + 8) * f * abs_sum) * rsd);
       }
-      D += 16 * f * (1 + smax);  // float exp and normalisation
+      float_s += 16 * f * (1 + smax);  // float exp and normalisation
       for (double& x : p) total += x = std::exp(x - top);
+      for (double& x : p) x /= total;
+      const double second_order = 1 + 2 * kLambda * std::sqrt(worst_s);
       for (std::int64_t c = 0; c < d; ++c) {
-        double mean = 0, abs_mean = 0, worst_v = 0;
+        double mean = 0, abs_mean = 0, sigma2 = 0, value_part = 0;
         for (std::int64_t j = 0; j < seen; ++j) {
-          const double vj = vc[std::size_t(j * kv_dim() + kvh * d + c)], pj = p[std::size_t(j)] / total;
+          const double vj = vc[std::size_t(j * kv_dim() + kvh * d + c)], pj = p[std::size_t(j)];
           mean += pj * vj;
           abs_mean += pj * std::fabs(vj);
-          worst_v = std::max(worst_v, u * std::fabs(vj) + a);
+          value_part += pj * (u * std::fabs(vj) + a);
+        }
+        for (std::int64_t j = 0; j < seen; ++j) {
+          const double vj = vc[std::size_t(j * kv_dim() + kvh * d + c)];
+          const double e = p[std::size_t(j)] * (vj - mean);
+          sigma2 += e * e * score_proxy[std::size_t(j)];
         }
         const std::size_t at = std::size_t((t * o_.heads + h) * d + c);
         o[at] = mean;
-        err[at] = std::expm1(2 * D) * abs_mean + worst_v + double(seen + 8) * f * abs_mean;
+        err[at] = kLambda * std::sqrt(sigma2) * second_order + value_part + std::expm1(2 * float_s) * abs_mean +
+                  double(seen + 8) * f * abs_mean;
+        const double dev = std::fabs(attention_out_[at] - mean);
+        stats_.max_attention_dev = std::max(stats_.max_attention_dev, dev);
+        stats_.max_attention_ratio = std::max(stats_.max_attention_ratio, dev / err[at]);
+        if (!(dev <= err[at])) {
+          std::printf("DISAGREES with the reference at position %lld, layer %lld, attention head "
+                      "%lld channel %lld: engine %.9g, reference %.9g, deviation %.3g > bound %.3g\n",
+                      (long long)(first + t), (long long)l, (long long)h, (long long)c,
+                      double(attention_out_[at]), mean, dev, err[at]);
+          return false;
+        }
       }
     }
   for (std::int64_t t = 0; t < n; ++t)
@@ -504,7 +536,7 @@ bool Engine<C>::check(std::int64_t l, std::int64_t first, std::int64_t n,
       stats_.max_dev = std::max(stats_.max_dev, dev);
       stats_.max_ratio = std::max(stats_.max_ratio, dev / bound);
       if (!(dev <= bound)) {
-        std::printf("DISAGREES with the reference at position %lld, layer %lld, channel %lld: engine "
+        std::printf("DISAGREES with the reference at position %lld, layer %lld, hidden channel %lld: engine "
                     "%.9g, reference %.9g, deviation %.3g > bound %.3g\n",
                     (long long)(first + t), (long long)l, (long long)r, double(engine_out[at]),
                     expected, dev, bound);
@@ -527,9 +559,11 @@ void Engine<C>::report(double wall_s) const {
               "shift_keys %.1f%%; cache reads and writes with convert %.1f%%)\n",
               100 * (stats_.rotate_s + stats_.convert_s) / stats_.engine_s,
               100 * stats_.rotate_s / stats_.engine_s, 100 * stats_.convert_s / stats_.engine_s);
-  std::printf("max deviation from the reference: %.3g (at most %.3f of its bound); engine %.2f s "
-              "of %.2f s wall (the rest is the reference)\n",
-              stats_.max_dev, stats_.max_ratio, stats_.engine_s, wall_s);
+  std::printf("max deviation from the reference: attention output %.3g (%.2f of its bound), "
+              "hidden state %.3g (%.3f of its bound)\n",
+              stats_.max_attention_dev, stats_.max_attention_ratio, stats_.max_dev, stats_.max_ratio);
+  std::printf("engine %.2f s of %.2f s wall (the rest is the reference and its check)\n",
+              stats_.engine_s, wall_s);
   std::printf("agrees with the reference: every layer at every step (%lld checks)\n",
               (long long)stats_.checks);
 }
