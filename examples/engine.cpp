@@ -7,7 +7,7 @@
 // an attention-sink prefix are evicted and the kept keys re-rotated in one pass (llama.cpp's
 // context shift, StreamingLLM's sinks). A naive reference (double cos/sin, a float cache, its own
 // shift) runs alongside, fed each layer's input, and every layer's output is checked against it
-// at every step within a bound derived from the cache's rounding (see `attention_bound`).
+// at every step within a bound derived from the cache's rounding (engine_check-inl.hpp).
 #include <ropekit/ropekit.hpp>
 #if ROPEKIT_ENGINE_WITH_CONFIG
 #include <ropekit/hf_config.hpp>
@@ -41,11 +41,12 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "ropekit-engine: %s\nusage: ropekit-engine [--layers N] [--heads N] [--kv-heads N] "
-               "[--head-dim N] [--cache bf16|fp8] [--qk-norm] [--prompt N] [--steps N] "
-               "[--cache-tokens N] [--config config.json] [--break-shift N (a wrong shift delta)]\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "ropekit-engine: %s\nusage: ropekit-engine [--layers N] [--heads N] [--kv-heads N] "
+      "[--head-dim N] [--cache bf16|fp8] [--qk-norm] [--prompt N] [--steps N] "
+      "[--cache-tokens N] [--config config.json] [--break-shift N (a wrong shift delta)]\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -78,7 +79,8 @@ Options parse(int argc, char** argv) {
     else usage("unknown option " + flag);
   }
   if (o.cache != "bf16" && o.cache != "fp8") usage("--cache " + o.cache + ": bf16 or fp8");
-  if (o.layers < 1 || o.heads < 1 || o.kv_heads < 1 || o.head_dim < 2 || o.steps < 0 || o.prompt < 1)
+  if (o.layers < 1 || o.heads < 1 || o.kv_heads < 1 || o.head_dim < 2 || o.steps < 0 ||
+      o.prompt < 1)
     usage("--layers, --heads, --kv-heads, --prompt must be positive, --head-dim >= 2");
   if (o.heads % o.kv_heads != 0) usage("--heads must be a multiple of --kv-heads");
   if (o.cache_tokens % o.page_size != 0 || o.cache_tokens < 2 * o.sinks + 2)
@@ -185,8 +187,14 @@ class Engine {
     // FP8: stored = fp8(x / scale); 0.1 keeps |x| up to 44.8 unsaturated (checked below).
     scale_ = 0.1f;
     const ropekit::AnyRope& rope = *ropes_[0];
-    ref_ = Reference{o.kv_heads, o.head_dim, rope.inv_freq(), rope.attention_factor(),
-                     rope.layout() == ropekit::Layout::half_split, {}, {}, {}};
+    ref_ = Reference{o.kv_heads,
+                     o.head_dim,
+                     rope.inv_freq(),
+                     rope.attention_factor(),
+                     rope.layout() == ropekit::Layout::half_split,
+                     {},
+                     {},
+                     {}};
     ref_.k.assign(std::size_t(o.layers), std::vector<float>(elements));
     ref_.v.assign(std::size_t(o.layers), std::vector<float>(elements));
     ref_.rounds.assign(std::size_t(o.cache_tokens), 0);
@@ -212,8 +220,9 @@ class Engine {
   std::int64_t kv_dim() const { return o_.kv_heads * o_.head_dim; }
 
   ropekit::PagedKvCache<C> cache(std::int64_t layer) {
-    ropekit::PagedKvCache<C> c(k_store_[std::size_t(layer)].data(), v_store_[std::size_t(layer)].data(),
-                               pages_, o_.page_size, o_.kv_heads, o_.head_dim);
+    ropekit::PagedKvCache<C> c(k_store_[std::size_t(layer)].data(),
+                               v_store_[std::size_t(layer)].data(), pages_, o_.page_size,
+                               o_.kv_heads, o_.head_dim);
     if constexpr (ropekit::is_fp8_v<C>) return c.with_scales(scale_, scale_);
     return c;
   }
@@ -243,7 +252,8 @@ class Engine {
     const std::int64_t n = std::int64_t(tokens.size()), first = cached_;
     std::vector<float> x(std::size_t(n * hidden_));
     for (std::int64_t t = 0; t < n; ++t)
-      std::memcpy(&x[std::size_t(t * hidden_)], &embeddings_[std::size_t(tokens[std::size_t(t)] * hidden_)],
+      std::memcpy(&x[std::size_t(t * hidden_)],
+                  &embeddings_[std::size_t(tokens[std::size_t(t)] * hidden_)],
                   std::size_t(hidden_) * sizeof(float));
     for (std::int64_t l = 0; l < o_.layers; ++l) {
       const std::vector<float> input = x;
@@ -279,13 +289,16 @@ class Engine {
       ropekit::apply_qk_norm(rope, qv, kv, positions, ropekit::QkNorm{w.q_norm, w.k_norm, 1e-6});
       stats_.rotate_s += seconds_since(start);
       start = Clock::now();
-      for_each_run(first, n, [&](std::int64_t page, std::int64_t row, std::int64_t cell, std::int64_t count) {
-        const std::int64_t t = cell - first;
-        ropekit::convert(ropekit::token_major_view(&k[std::size_t(t * kv_dim())], count, o_.kv_heads, o_.head_dim),
-                         rows(l, true, page, row, count));
-        ropekit::convert(ropekit::token_major_view(&v[std::size_t(t * kv_dim())], count, o_.kv_heads, o_.head_dim),
-                         rows(l, false, page, row, count));
-      });
+      for_each_run(first, n,
+                   [&](std::int64_t page, std::int64_t row, std::int64_t cell, std::int64_t count) {
+                     const std::int64_t t = cell - first;
+                     ropekit::convert(ropekit::token_major_view(&k[std::size_t(t * kv_dim())],
+                                                                count, o_.kv_heads, o_.head_dim),
+                                      rows(l, true, page, row, count));
+                     ropekit::convert(ropekit::token_major_view(&v[std::size_t(t * kv_dim())],
+                                                                count, o_.kv_heads, o_.head_dim),
+                                      rows(l, false, page, row, count));
+                   });
       stats_.convert_s += seconds_since(start);
     } else {
       // q rotated in place; k rotated and v copied into the block table's slots, one pass.
@@ -297,13 +310,14 @@ class Engine {
     const std::int64_t cells = first + n;
     std::vector<float> kc(std::size_t(cells * kv_dim())), vc(kc.size());
     start = Clock::now();
-    for_each_run(0, cells, [&](std::int64_t page, std::int64_t row, std::int64_t cell, std::int64_t count) {
-      const std::size_t at = std::size_t(cell * kv_dim());
-      ropekit::convert(rows(l, true, page, row, count),
-                       ropekit::token_major_view(&kc[at], count, o_.kv_heads, o_.head_dim));
-      ropekit::convert(rows(l, false, page, row, count),
-                       ropekit::token_major_view(&vc[at], count, o_.kv_heads, o_.head_dim));
-    });
+    for_each_run(
+        0, cells, [&](std::int64_t page, std::int64_t row, std::int64_t cell, std::int64_t count) {
+          const std::size_t at = std::size_t(cell * kv_dim());
+          ropekit::convert(rows(l, true, page, row, count),
+                           ropekit::token_major_view(&kc[at], count, o_.kv_heads, o_.head_dim));
+          ropekit::convert(rows(l, false, page, row, count),
+                           ropekit::token_major_view(&vc[at], count, o_.kv_heads, o_.head_dim));
+        });
     stats_.convert_s += seconds_since(start);
     std::vector<float> out(x.size(), 0.0f);
     std::vector<float> scores(static_cast<std::size_t>(cells));
@@ -321,7 +335,8 @@ class Engine {
           scores[std::size_t(j)] = s * inv_sqrt_d;
           top = std::max(top, scores[std::size_t(j)]);
         }
-        for (std::int64_t j = 0; j < seen; ++j) total += scores[std::size_t(j)] = std::exp(scores[std::size_t(j)] - top);
+        for (std::int64_t j = 0; j < seen; ++j)
+          total += scores[std::size_t(j)] = std::exp(scores[std::size_t(j)] - top);
         float* oh = &out[std::size_t((t * o_.heads + h) * o_.head_dim)];
         for (std::int64_t j = 0; j < seen; ++j) {
           const float p = scores[std::size_t(j)] / total;
@@ -338,24 +353,27 @@ class Engine {
   // llama.cpp's context shift: keep `sinks` tokens, evict half of the rest, move the kept keys
   // and values down and re-rotate the keys by minus the number evicted.
   void context_shift() {
-    const std::int64_t keep = o_.sinks, evict = (cached_ - keep) / 2, moved = cached_ - keep - evict;
+    const std::int64_t keep = o_.sinks, evict = (cached_ - keep) / 2,
+                       moved = cached_ - keep - evict;
     const auto start = Clock::now();
     for (std::int64_t l = 0; l < o_.layers; ++l) {
       for (int kind = 0; kind < 2; ++kind) {  // rows of a slot are contiguous (NHD): move them
         auto& store = kind == 0 ? k_store_[std::size_t(l)] : v_store_[std::size_t(l)];
         for (std::int64_t cell = keep; cell < keep + moved; ++cell) {
           auto at = [&](std::int64_t c) {
-            return store.data() + (block_table_[std::size_t(c / o_.page_size)] * o_.page_size +
-                                   c % o_.page_size) * kv_dim();
+            return store.data() +
+                   (block_table_[std::size_t(c / o_.page_size)] * o_.page_size + c % o_.page_size) *
+                       kv_dim();
           };
           std::memcpy(at(cell), at(cell + evict), std::size_t(kv_dim()) * sizeof(C));
         }
       }
       const auto rotate_start = Clock::now();
-      for_each_run(keep, moved, [&](std::int64_t page, std::int64_t row, std::int64_t, std::int64_t count) {
-        ropekit::shift_keys(*ropes_[std::size_t(l)], rows(l, true, page, row, count),
-                            ropekit::Positions::constant(-evict + o_.break_shift));
-      });
+      for_each_run(keep, moved,
+                   [&](std::int64_t page, std::int64_t row, std::int64_t, std::int64_t count) {
+                     ropekit::shift_keys(*ropes_[std::size_t(l)], rows(l, true, page, row, count),
+                                         ropekit::Positions::constant(-evict + o_.break_shift));
+                   });
       stats_.rotate_s += seconds_since(rotate_start);
     }
     stats_.engine_s += seconds_since(start);
@@ -363,12 +381,14 @@ class Engine {
     for (std::int64_t l = 0; l < o_.layers; ++l)
       for (std::int64_t cell = keep; cell < keep + moved; ++cell)
         for (auto* store : {&ref_.k[std::size_t(l)], &ref_.v[std::size_t(l)]})
-          std::memmove(&(*store)[std::size_t(cell * kv_dim())], &(*store)[std::size_t((cell + evict) * kv_dim())],
+          std::memmove(&(*store)[std::size_t(cell * kv_dim())],
+                       &(*store)[std::size_t((cell + evict) * kv_dim())],
                        std::size_t(kv_dim()) * sizeof(float));
     for (std::int64_t cell = keep; cell < keep + moved; ++cell) {
       for (std::int64_t l = 0; l < o_.layers; ++l)
         for (std::int64_t h = 0; h < o_.kv_heads; ++h)
-          ref_.rotate(&ref_.k[std::size_t(l)][std::size_t(cell * kv_dim() + h * o_.head_dim)], double(-evict), 1.0);
+          ref_.rotate(&ref_.k[std::size_t(l)][std::size_t(cell * kv_dim() + h * o_.head_dim)],
+                      double(-evict), 1.0);
       ref_.rounds[std::size_t(cell)] = ref_.rounds[std::size_t(cell + evict)] + 1;
     }
     cached_ -= evict;
@@ -394,174 +414,26 @@ class Engine {
   Stats stats_;
 };
 
-// The reference for layer l, fed the engine's input to that layer (so differences do not
-// compound through layers of random weights, which would measure the network, not the cache),
-// and the check of the engine's output against it.
-//
-// The bounds. Each store into the cache rounds: |error| <= b = u |x| + a (see Rounding).
-// Rounding errors are modelled as independent and mean-zero (Higham and Mary, "A New Approach to
-// Probabilistic Rounding Error Analysis", SIAM J. Sci. Comput. 2019): a linear combination
-// sum c_i e_i of independent ones, |e_i| <= b_i, exceeds lambda sqrt(sum c_i^2 b_i^2) with probability below
-// 2 exp(-lambda^2 / 2) (Hoeffding): 3e-8 for lambda = 6.
-//  - Attention output o_c of one head, to first order in the errors:
-//      do_c = sum_j p_j ds_j (v_jc - o_c) + sum_j p_j dv_jc,  ds_j = sum_i q_i dk_ji / sqrt(d),
-//    Key j went through r_j roundings (its store and one per shift), each adding to a rotated
-//    pair an error of norm <= sqrt(2) (u rho + a), rho the pair's norm (rotations keep it); keys
-//    are rotated at distinct positions, so their roundings are independent: ds_j has variance
-//    proxy S_j = sum_pairs |q_pair|^2 r_j (u rho (1+u)^r_j + a)^2 / d, and the first sum is
-//    within lambda sigma_c, sigma_c^2 = sum_j (p_j (v_jc - o_c))^2 S_j, times
-//    (1 + 2 lambda max sqrt(S_j)) for the second order. Values are not rotated: a token seen
-//    twice stores the same value with the same rounding (layer 0), so their sum is taken in
-//    worst case, sum_j p_j (u |v_jc| + a). Plus float rounding of the engine's own dot products,
-//    exp and sums (worst case, (n + 8) 2^-24).
-//  - Layer output (the hidden state): the output projection adds the channel bounds in worst
-//    case, sum_c |Wo_rc| e_c (they share score errors), plus its float rounding and the
-//    residual add's.
-// A wrong rotation (a shift by the wrong delta) moves scores by O(1), far past the first bound.
-template <class C>
-bool Engine<C>::check(std::int64_t l, std::int64_t first, std::int64_t n,
-                      const std::vector<float>& input, const std::vector<float>& engine_out) {
-  const Layer& w = weights_[std::size_t(l)];
-  const std::int64_t d = o_.head_dim, half = d / 2, group = o_.heads / o_.kv_heads;
-  std::vector<float> xn(input.size()), q(input.size()), k(std::size_t(n * kv_dim())), v(k.size());
-  rms_norm(input.data(), n, hidden_, w.attn_norm, xn.data());
-  project(xn.data(), n, hidden_, w.wq, hidden_, q.data());
-  project(xn.data(), n, hidden_, w.wk, kv_dim(), k.data());
-  project(xn.data(), n, hidden_, w.wv, kv_dim(), v.data());
-  auto norm = [&](float* head, const std::vector<float>& weight) {
-    double sum = 0;
-    for (std::int64_t c = 0; c < d; ++c) sum += double(head[c]) * head[c];
-    const double r = 1.0 / std::sqrt(sum / double(d) + 1e-6);
-    for (std::int64_t c = 0; c < d; ++c) head[c] = float(head[c] * r * weight[std::size_t(c)]);
-  };
-  std::vector<float>& kc = ref_.k[std::size_t(l)];
-  std::vector<float>& vc = ref_.v[std::size_t(l)];
-  for (std::int64_t t = 0; t < n; ++t) {
-    const double pos = double(first + t);
-    for (std::int64_t h = 0; h < o_.heads; ++h) {
-      float* head = &q[std::size_t((t * o_.heads + h) * d)];
-      if (o_.qk_norm) norm(head, w.q_norm);
-      ref_.rotate(head, pos, ref_.attention_factor);
-    }
-    for (std::int64_t h = 0; h < o_.kv_heads; ++h) {
-      float* head = &k[std::size_t((t * o_.kv_heads + h) * d)];
-      if (o_.qk_norm) norm(head, w.k_norm);
-      ref_.rotate(head, pos, ref_.attention_factor);
-    }
-    const std::size_t cell = std::size_t((first + t) * kv_dim());
-    std::copy_n(&k[std::size_t(t * kv_dim())], kv_dim(), &kc[cell]);
-    std::copy_n(&v[std::size_t(t * kv_dim())], kv_dim(), &vc[cell]);
-    ref_.rounds[std::size_t(first + t)] = 1;
-    if constexpr (ropekit::is_fp8_v<C>)
-      for (std::int64_t i = 0; i < kv_dim(); ++i)
-        if (std::fabs(kc[cell + std::size_t(i)]) > 440 * scale_ || std::fabs(vc[cell + std::size_t(i)]) > 440 * scale_)
-          throw std::runtime_error("a key or value saturates FP8 at scale " + std::to_string(scale_));
-  }
-  const double u = rounding_.u, a = rounding_.a, f = 0x1p-24, rsd = 1.0 / std::sqrt(double(d));
-  std::vector<double> o(input.size()), err(input.size()), p, score_proxy;
-  constexpr double kLambda = 6.0;
-  for (std::int64_t t = 0; t < n; ++t)
-    for (std::int64_t h = 0; h < o_.heads; ++h) {
-      const float* qh = &q[std::size_t((t * o_.heads + h) * d)];
-      const std::int64_t kvh = h / group, seen = first + t + 1;
-      p.assign(std::size_t(seen), 0.0);
-      score_proxy.assign(std::size_t(seen), 0.0);
-      double top = -INFINITY, worst_s = 0, smax = 0, float_s = 0, total = 0;
-      for (std::int64_t j = 0; j < seen; ++j) {
-        const float* kj = &kc[std::size_t(j * kv_dim() + kvh * d)];
-        const int r = ref_.rounds[std::size_t(j)];
-        double s = 0, abs_sum = 0, proxy = 0;
-        for (std::int64_t i = 0; i < half; ++i) {
-          const std::int64_t x = ref_.half_split ? i : 2 * i, y = ref_.half_split ? i + half : 2 * i + 1;
-          s += double(qh[x]) * kj[x] + double(qh[y]) * kj[y];
-          abs_sum += std::fabs(qh[x] * kj[x]) + std::fabs(qh[y] * kj[y]);
-          const double rho = std::hypot(double(kj[x]), double(kj[y]));
-          const double b = u * rho * std::pow(1 + u, r) + a;
-          proxy += (double(qh[x]) * qh[x] + double(qh[y]) * qh[y]) * r * b * b;
-        }
-        p[std::size_t(j)] = s * rsd;
-        score_proxy[std::size_t(j)] = proxy / double(d);
-        worst_s = std::max(worst_s, score_proxy[std::size_t(j)]);
-        float_s = std::max(float_s, double(d + 8) * f * abs_sum * rsd);
-        top = std::max(top, p[std::size_t(j)]);
-        smax = std::max(smax, std::fabs(p[std::size_t(j)]));
-      }
-      float_s += 16 * f * (1 + smax);  // float exp and normalisation
-      for (double& x : p) total += x = std::exp(x - top);
-      for (double& x : p) x /= total;
-      const double second_order = 1 + 2 * kLambda * std::sqrt(worst_s);
-      for (std::int64_t c = 0; c < d; ++c) {
-        double mean = 0, abs_mean = 0, sigma2 = 0, value_part = 0;
-        for (std::int64_t j = 0; j < seen; ++j) {
-          const double vj = vc[std::size_t(j * kv_dim() + kvh * d + c)], pj = p[std::size_t(j)];
-          mean += pj * vj;
-          abs_mean += pj * std::fabs(vj);
-          value_part += pj * (u * std::fabs(vj) + a);
-        }
-        for (std::int64_t j = 0; j < seen; ++j) {
-          const double vj = vc[std::size_t(j * kv_dim() + kvh * d + c)];
-          const double e = p[std::size_t(j)] * (vj - mean);
-          sigma2 += e * e * score_proxy[std::size_t(j)];
-        }
-        const std::size_t at = std::size_t((t * o_.heads + h) * d + c);
-        o[at] = mean;
-        err[at] = kLambda * std::sqrt(sigma2) * second_order + value_part + std::expm1(2 * float_s) * abs_mean +
-                  double(seen + 8) * f * abs_mean;
-        const double dev = std::fabs(attention_out_[at] - mean);
-        stats_.max_attention_dev = std::max(stats_.max_attention_dev, dev);
-        stats_.max_attention_ratio = std::max(stats_.max_attention_ratio, dev / err[at]);
-        if (!(dev <= err[at])) {
-          std::printf("DISAGREES with the reference at position %lld, layer %lld, attention head "
-                      "%lld channel %lld: engine %.9g, reference %.9g, deviation %.3g > bound %.3g\n",
-                      (long long)(first + t), (long long)l, (long long)h, (long long)c,
-                      double(attention_out_[at]), mean, dev, err[at]);
-          return false;
-        }
-      }
-    }
-  for (std::int64_t t = 0; t < n; ++t)
-    for (std::int64_t r = 0; r < hidden_; ++r) {
-      double y = 0, bound = 0, abs_y = 0;
-      for (std::int64_t c = 0; c < hidden_; ++c) {
-        const double wrc = w.wo[std::size_t(r * hidden_ + c)], oc = o[std::size_t(t * hidden_ + c)];
-        const double ec = err[std::size_t(t * hidden_ + c)];
-        y += wrc * oc;
-        bound += std::fabs(wrc) * ec;
-        abs_y += std::fabs(wrc) * (std::fabs(oc) + ec);
-      }
-      const std::size_t at = std::size_t(t * hidden_ + r);
-      const double expected = input[at] + y;
-      bound += double(hidden_ + 8) * f * abs_y + 2 * f * (std::fabs(expected) + abs_y);
-      const double dev = std::fabs(engine_out[at] - expected);
-      stats_.max_dev = std::max(stats_.max_dev, dev);
-      stats_.max_ratio = std::max(stats_.max_ratio, dev / bound);
-      if (!(dev <= bound)) {
-        std::printf("DISAGREES with the reference at position %lld, layer %lld, hidden channel %lld: engine "
-                    "%.9g, reference %.9g, deviation %.3g > bound %.3g\n",
-                    (long long)(first + t), (long long)l, (long long)r, double(engine_out[at]),
-                    expected, dev, bound);
-        return false;
-      }
-    }
-  ++stats_.checks;
-  return true;
-}
+#include "engine_check-inl.hpp"  // Engine::check: the reference and the bound
 
 template <class C>
 void Engine<C>::report(double wall_s) const {
   std::printf("prefill: %lld tokens, %.0f tokens/s\n", (long long)o_.prompt,
               double(o_.prompt) / stats_.prefill_s);
-  std::printf("decode: %lld steps, %.0f tokens/s; %lld context shifts (kept %lld sink tokens, "
-              "evicted %lld tokens in all)\n",
-              (long long)o_.steps, double(o_.steps) / std::max(stats_.decode_s, 1e-9),
-              (long long)stats_.shifts, (long long)o_.sinks, (long long)stats_.evicted);
-  std::printf("ropekit calls: %.1f%% of the engine's time (RoPE: append_kv / apply_qk_norm / "
-              "shift_keys %.1f%%; cache reads and writes with convert %.1f%%)\n",
-              100 * (stats_.rotate_s + stats_.convert_s) / stats_.engine_s,
-              100 * stats_.rotate_s / stats_.engine_s, 100 * stats_.convert_s / stats_.engine_s);
-  std::printf("max deviation from the reference: attention output %.3g (%.2f of its bound), "
-              "hidden state %.3g (%.3f of its bound)\n",
-              stats_.max_attention_dev, stats_.max_attention_ratio, stats_.max_dev, stats_.max_ratio);
+  std::printf(
+      "decode: %lld steps, %.0f tokens/s; %lld context shifts (kept %lld sink tokens, "
+      "evicted %lld tokens in all)\n",
+      (long long)o_.steps, double(o_.steps) / std::max(stats_.decode_s, 1e-9),
+      (long long)stats_.shifts, (long long)o_.sinks, (long long)stats_.evicted);
+  std::printf(
+      "ropekit calls: %.1f%% of the engine's time (RoPE: append_kv / apply_qk_norm / "
+      "shift_keys %.1f%%; cache reads and writes with convert %.1f%%)\n",
+      100 * (stats_.rotate_s + stats_.convert_s) / stats_.engine_s,
+      100 * stats_.rotate_s / stats_.engine_s, 100 * stats_.convert_s / stats_.engine_s);
+  std::printf(
+      "max deviation from the reference: attention output %.3g (%.2f of its bound), "
+      "hidden state %.3g (%.3f of its bound)\n",
+      stats_.max_attention_dev, stats_.max_attention_ratio, stats_.max_dev, stats_.max_ratio);
   std::printf("engine %.2f s of %.2f s wall (the rest is the reference and its check)\n",
               stats_.engine_s, wall_s);
   std::printf("agrees with the reference: every layer at every step (%lld checks)\n",
@@ -601,11 +473,12 @@ int main(int argc, char** argv) try {
     usage("--config needs ropekit's config loader (built with nlohmann-json3-dev)");
 #endif
   }
-  std::printf("ropekit-engine: %lld layers, %lld heads (%lld KV heads), head_dim %lld, %s paged KV "
-              "cache of %lld tokens (pages of %lld), QK-norm %s, RoPE %s\n",
-              (long long)run.layers, (long long)run.heads, (long long)run.kv_heads,
-              (long long)run.head_dim, run.cache.c_str(), (long long)run.cache_tokens,
-              (long long)run.page_size, run.qk_norm ? "on" : "off", rope_name.c_str());
+  std::printf(
+      "ropekit-engine: %lld layers, %lld heads (%lld KV heads), head_dim %lld, %s paged KV "
+      "cache of %lld tokens (pages of %lld), QK-norm %s, RoPE %s\n",
+      (long long)run.layers, (long long)run.heads, (long long)run.kv_heads, (long long)run.head_dim,
+      run.cache.c_str(), (long long)run.cache_tokens, (long long)run.page_size,
+      run.qk_norm ? "on" : "off", rope_name.c_str());
   // Unit roundoff of one store: bfloat16 keeps 8 significant bits (u = 2^-8), E4M3 4 (u = 2^-4)
   // with subnormal spacing 2^-9 times the scale, so |error| <= 2^-10 * scale there.
   if (run.cache == "bf16") return Engine<Eigen::bfloat16>(run, ropes, {0x1p-8, 0.0}).run();
