@@ -63,6 +63,9 @@ rk_status rk_rope_shift_keys(const rk_rope* rope, int64_t tokens, const rk_tenso
     check_dtype(*keys, "keys");
     if (deltas != nullptr && delta != 0)
       invalid("delta", std::to_string(delta), "must be 0 when deltas is given");
+    if (deltas == nullptr && (delta < -ropekit::max_position || delta > ropekit::max_position))
+      invalid("delta", std::to_string(delta),
+              "must lie in [-(2^31 - 1), 2^31 - 1] (one rotation's angle range)");
     const Positions shifts = deltas != nullptr ? Positions(deltas, tokens) : Positions::constant(delta);
     with_dtype(raw(keys->dtype), [&](auto element) {
       using T = decltype(element);

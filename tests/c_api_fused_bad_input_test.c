@@ -162,7 +162,7 @@ static void test_shift_backward_norm(rk_rope* rope) {
   save();
   EXPECT(rope, rk_rope_shift_keys(rope, kTokens, &kt, 5, deltas), "delta", "delta with deltas");
   EXPECT(rope, rk_rope_shift_keys(rope, kTokens, &kt, 0, huge), "delta", "huge delta");
-  EXPECT(rope, rk_rope_shift_keys(rope, kTokens, &kt, 4294967296LL, NULL), "4294967296",
+  EXPECT(rope, rk_rope_shift_keys(rope, kTokens, &kt, 4294967296LL, NULL), "delta = 4294967296",
          "huge constant delta");
   EXPECT(rope, rk_rope_shift_keys(rope, kTokens, NULL, 1, NULL), "keys", "NULL keys");
   bad = kt;
