@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ropekit from C: load a model's RoPE from its config.json, rotate q and k
-   (float32 and bfloat16) for a prefill and a decode step, and read errors
-   as text. Usage: c_quickstart [config.json] (default: Llama-3.1-8B's). */
+   (float32 and bfloat16) for a prefill and a decode step, append a step to
+   a paged bfloat16 KV cache, shift the cached keys (context shift), and
+   read errors as text. Usage: c_quickstart [config.json] (default: Llama-3.1-8B's). */
 #include <ropekit/ropekit.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,80 @@ static uint16_t bf16_from_float(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof u);
   return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16); /* nearest even */
+}
+
+static float bf16_to_float(uint16_t b) {
+  const uint32_t u = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* One engine step into a paged bfloat16 cache (vLLM's NHD layout), then a
+   context shift: the first 8 tokens are evicted, so the 8 cached at
+   positions 16..23 move to 8..15 without being recomputed. */
+static void paged_cache(const rk_rope* rope, int64_t q_heads, int64_t kv_heads, int64_t head_dim) {
+  enum { kPages = 4, kPageSize = 16, kStep = 8 };
+  const int64_t block_table[2] = {3, 1}; /* this sequence's pages */
+  const int64_t row = kv_heads * head_dim, elements = kPages * kPageSize * row;
+  uint16_t* q = calloc((size_t)(kStep * q_heads * head_dim), sizeof *q);
+  uint16_t* k = calloc((size_t)(kStep * row), sizeof *k);
+  uint16_t* v = calloc((size_t)(kStep * row), sizeof *v);
+  uint16_t* k_cache = calloc((size_t)elements, sizeof *k_cache);
+  uint16_t* v_cache = calloc((size_t)elements, sizeof *v_cache);
+  int64_t fresh_positions[kStep], i;
+  rk_tensor qt, kt, vt, keys;
+  rk_kv_cache cache;
+  int same = 1;
+  if (q == NULL || k == NULL || v == NULL || k_cache == NULL || v_cache == NULL) exit(1);
+  for (i = 0; i < kStep * q_heads * head_dim; ++i) q[i] = bf16_from_float(0.5f);
+  for (i = 0; i < kStep * row; ++i) k[i] = bf16_from_float((float)(i % 7) - 3.0f);
+  for (i = 0; i < kStep * row; ++i) v[i] = bf16_from_float(0.25f);
+  qt.data = q;
+  qt.dtype = RK_DTYPE_BF16;
+  qt.heads = q_heads;
+  qt.head_dim = head_dim;
+  qt.token_stride = q_heads * head_dim;
+  qt.head_stride = head_dim;
+  kt = qt;
+  kt.data = k;
+  kt.heads = kv_heads;
+  kt.token_stride = row;
+  vt = kt;
+  vt.data = v;
+  check(rk_kv_cache_init(&cache), "rk_kv_cache_init");
+  cache.k = k_cache;
+  cache.v = v_cache;
+  cache.dtype = RK_DTYPE_BF16;
+  cache.pages = kPages;
+  cache.page_size = kPageSize;
+  cache.kv_heads = kv_heads;
+  cache.head_dim = head_dim;
+  cache.layout = RK_KV_NHD;
+  /* Positions 16..23: block 1 of the table, page 1, rows 0..7. q is
+     rotated in place; k rotated and v go into the cache. */
+  check(rk_rope_append_kv(rope, kStep, &qt, &kt, &vt, &cache, NULL, block_table, 2, 16, NULL),
+        "rk_rope_append_kv");
+  printf("appended %d tokens at positions 16..23 to page %lld of a bf16 cache\n", kStep,
+         (long long)block_table[1]);
+
+  /* The cached keys of page 1 as a tensor (NHD: rows of kv_heads heads). */
+  keys = kt;
+  keys.data = k_cache + block_table[1] * kPageSize * row;
+  check(rk_rope_shift_keys(rope, kStep, &keys, -8, NULL), "rk_rope_shift_keys");
+  /* The same keys rotated afresh at 8..15 agree to a bfloat16 rounding. */
+  for (i = 0; i < kStep; ++i) fresh_positions[i] = 8 + i;
+  check(rk_rope_apply(rope, kStep, NULL, &kt, 0, fresh_positions), "rk_rope_apply (fresh)");
+  for (i = 0; i < kStep * row; ++i) {
+    const float a = bf16_to_float(k[i]), b = bf16_to_float(((const uint16_t*)keys.data)[i]);
+    if (fabsf(a - b) > 0.01f * (fabsf(a) + 1.0f)) same = 0;
+  }
+  printf("K-shift by -8 matches a fresh rotation at 8..15: %s\n", same ? "yes" : "no");
+  free(q);
+  free(k);
+  free(v);
+  free(k_cache);
+  free(v_cache);
 }
 
 int main(int argc, char** argv) {
@@ -89,6 +165,8 @@ int main(int argc, char** argv) {
   check(rk_rope_apply(rope, 2, NULL, &kbt, 0, decode_positions), "rk_rope_apply (decode)");
   printf("decode: bf16 k bits at position 100000, channel 0: 0x%04x\n",
          (unsigned)k_cache_row[kv_heads * head_dim]);
+
+  paged_cache(rope, q_heads, kv_heads, head_dim);
 
   /* Errors come back as a status and a message naming the parameter. */
   kbt.head_stride = 1;

@@ -6,6 +6,7 @@
 #include <ropekit/ropekit.hpp>
 
 #include "c_api.hpp"
+#include "c_views.hpp"
 
 namespace ropekit_c {
 namespace {
@@ -15,10 +16,6 @@ using ropekit::AnyRope;
 using ropekit::HeadView;
 using ropekit::Positions;
 namespace scaling = ropekit::scaling;
-
-void require_handle(const void* pointer, const char* name, const char* what) {
-  if (pointer == nullptr) invalid(name, "NULL", what);
-}
 
 ropekit::Layout layout_of(int layout, const char* name) {
   switch (layout) {
@@ -89,92 +86,74 @@ AnyPolicy policy_of(const rk_rope_params& p) {
           "must be an rk_policy value (RK_POLICY_DEFAULT .. RK_POLICY_PROPORTIONAL)");
 }
 
-// "ropekit: token_stride = ..." from a view's checks becomes
-// "ropekit: q.token_stride = ...", naming the C argument.
-[[noreturn]] void rename_failure(const std::invalid_argument& e, const char* from, const char* to) {
-  std::string message = e.what();
-  const std::string prefix = "ropekit: ";
-  if (message.compare(0, prefix.size(), prefix) == 0) {
-    if (from == nullptr)
-      message.insert(prefix.size(), std::string(to) + ".");
-    else if (message.compare(prefix.size(), std::strlen(from), from) == 0)
-      message.replace(prefix.size(), std::strlen(from), to);
-  }
-  throw std::invalid_argument(message);
+// Which rotation a call applies: forward, its inverse, or its gradient.
+enum class Direction { forward, inverse, backward };
+
+struct TensorNames {
+  const char* q;
+  const char* k;
+};
+
+TensorNames names_of(Direction direction) {
+  return direction == Direction::backward ? TensorNames{"grad_q", "grad_k"} : TensorNames{"q", "k"};
 }
 
+// One tensor, in place; the C++ one-tensor calls name it "x." or "grad.".
 template <class T>
-HeadView<T> view_of(const rk_tensor& t, int64_t tokens, const char* name) {
+void rotate_one(const AnyRope& rope, Direction direction, HeadView<T> x, const char* name,
+                const Positions& positions) {
   try {
-    return HeadView<T>(static_cast<T*>(t.data), tokens, t.heads, t.head_dim, t.token_stride,
-                       t.head_stride);
+    switch (direction) {
+      case Direction::forward: return rope.apply_q(x, positions);
+      case Direction::inverse: return rope.apply_inverse(x, positions);
+      case Direction::backward: return rope.apply_backward(x, positions);
+    }
   } catch (const std::invalid_argument& e) {
-    rename_failure(e, nullptr, name);
+    rename_failure(e, direction == Direction::backward ? "grad." : "x.",
+                   (std::string(name) + ".").c_str());
   }
-}
-
-void check_dtype(const rk_tensor& t, const char* name) {
-  const int dtype = raw(t.dtype);
-  if (dtype != RK_DTYPE_F32 && dtype != RK_DTYPE_BF16 && dtype != RK_DTYPE_F16)
-    invalid(std::string(name) + ".dtype", std::to_string(dtype),
-            "must be RK_DTYPE_F32 (0), RK_DTYPE_BF16 (1) or RK_DTYPE_F16 (2)");
 }
 
 template <class T>
-void rotate(const AnyRope& rope, bool inverse, int64_t tokens, const rk_tensor* q,
+void rotate(const AnyRope& rope, Direction direction, int64_t tokens, const rk_tensor* q,
             const rk_tensor* k, const Positions& positions) {
+  const TensorNames names = names_of(direction);
   if (q != nullptr && k != nullptr) {
-    const HeadView<T> qv = view_of<T>(*q, tokens, "q");
-    const HeadView<T> kv = view_of<T>(*k, tokens, "k");
-    if (inverse)
-      rope.apply_inverse(qv, kv, positions);
-    else
-      rope.apply(qv, kv, positions);
+    const HeadView<T> qv = view_of<T>(*q, tokens, names.q);
+    const HeadView<T> kv = view_of<T>(*k, tokens, names.k);
+    switch (direction) {
+      case Direction::forward: return rope.apply(qv, kv, positions);
+      case Direction::inverse: return rope.apply_inverse(qv, kv, positions);
+      case Direction::backward: return rope.apply_backward(qv, kv, positions);
+    }
   } else if (q != nullptr) {
-    const HeadView<T> qv = view_of<T>(*q, tokens, "q");
-    if (!inverse) return rope.apply_q(qv, positions);
-    try {
-      rope.apply_inverse(qv, positions);
-    } catch (const std::invalid_argument& e) {
-      rename_failure(e, "x.", "q.");
-    }
+    rotate_one(rope, direction, view_of<T>(*q, tokens, names.q), names.q, positions);
+  } else if (direction == Direction::forward) {
+    rope.apply_k(view_of<T>(*k, tokens, names.k), positions);
   } else {
-    const HeadView<T> kv = view_of<T>(*k, tokens, "k");
-    if (!inverse) return rope.apply_k(kv, positions);
-    try {
-      rope.apply_inverse(kv, positions);
-    } catch (const std::invalid_argument& e) {
-      rename_failure(e, "x.", "k.");
-    }
+    rotate_one(rope, direction, view_of<T>(*k, tokens, names.k), names.k, positions);
   }
 }
 
-rk_status apply(const rk_rope* rope, bool inverse, int64_t tokens, const rk_tensor* q,
+rk_status apply(const rk_rope* rope, Direction direction, int64_t tokens, const rk_tensor* q,
                 const rk_tensor* k, int64_t start_position, const int64_t* position_ids) {
   return guarded(rope == nullptr ? nullptr : &rope->error, [&] {
-    require_handle(rope, "rope", "must be a rope from rk_rope_create or rk_model_layer_rope");
+    require_rope(rope);
+    const TensorNames names = names_of(direction);
     if (q == nullptr && k == nullptr)
-      invalid("q", "NULL", "q and k are both NULL: pass at least one tensor");
-    if (tokens < 0) invalid("tokens", std::to_string(tokens), "must not be negative");
-    if (q != nullptr) check_dtype(*q, "q");
-    if (k != nullptr) check_dtype(*k, "k");
+      invalid(names.q, "NULL",
+              std::string(names.q) + " and " + names.k + " are both NULL: pass at least one tensor");
+    check_tokens(tokens);
+    if (q != nullptr) check_dtype(*q, names.q);
+    if (k != nullptr) check_dtype(*k, names.k);
     if (q != nullptr && k != nullptr && raw(q->dtype) != raw(k->dtype))
-      invalid("k.dtype", std::to_string(raw(k->dtype)),
-              "must equal q.dtype = " + std::to_string(raw(q->dtype)) +
-                  " (q and k rotate in one call)");
-    if (position_ids != nullptr && start_position != 0)
-      invalid("start_position", std::to_string(start_position),
-              "must be 0 when position_ids is given");
-    const Positions positions = position_ids != nullptr
-                                    ? Positions(position_ids, tokens)
-                                    : Positions::starting_at(start_position);
-    switch (raw((q != nullptr ? q : k)->dtype)) {
-      case RK_DTYPE_F32: rotate<float>(rope->rope, inverse, tokens, q, k, positions); break;
-      case RK_DTYPE_BF16:
-        rotate<Eigen::bfloat16>(rope->rope, inverse, tokens, q, k, positions);
-        break;
-      case RK_DTYPE_F16: rotate<Eigen::half>(rope->rope, inverse, tokens, q, k, positions); break;
-    }
+      invalid(std::string(names.k) + ".dtype", std::to_string(raw(k->dtype)),
+              "must equal " + std::string(names.q) + ".dtype = " + std::to_string(raw(q->dtype)) +
+                  " (both rotate in one call)");
+    const Positions positions = positions_of(tokens, start_position, position_ids);
+    with_dtype(raw((q != nullptr ? q : k)->dtype), [&](auto element) {
+      rotate<decltype(element)>(rope->rope, direction, tokens, q, k, positions);
+    });
     return RK_OK;
   });
 }
@@ -243,7 +222,7 @@ rk_status rk_rope_destroy(rk_rope* rope) {
 rk_status rk_rope_describe(const rk_rope* rope, rk_rope_info* out) {
   using namespace ropekit_c;
   return guarded(rope == nullptr ? nullptr : &rope->error, [&] {
-    require_handle(rope, "rope", "must be a rope from rk_rope_create or rk_model_layer_rope");
+    require_rope(rope);
     require_handle(out, "out", "must point to an rk_rope_info");
     const AnyRope& r = rope->rope;
     const ropekit::FrequencyTable table = r.table();
@@ -265,7 +244,7 @@ rk_status rk_rope_describe(const rk_rope* rope, rk_rope_info* out) {
 rk_status rk_rope_inv_freq(const rk_rope* rope, double* out, int64_t capacity, int64_t* count) {
   using namespace ropekit_c;
   return guarded(rope == nullptr ? nullptr : &rope->error, [&] {
-    require_handle(rope, "rope", "must be a rope from rk_rope_create or rk_model_layer_rope");
+    require_rope(rope);
     require_handle(count, "count", "must point to an int64_t");
     if (capacity < 0) invalid("capacity", std::to_string(capacity), "must not be negative");
     if (capacity > 0 && out == nullptr) invalid("out", "NULL", "must hold capacity doubles");
@@ -281,13 +260,20 @@ rk_status rk_rope_inv_freq(const rk_rope* rope, double* out, int64_t capacity, i
 rk_status rk_rope_apply(const rk_rope* rope, int64_t tokens, const rk_tensor* q,
                         const rk_tensor* k, int64_t start_position,
                         const int64_t* position_ids) {
-  return ropekit_c::apply(rope, false, tokens, q, k, start_position, position_ids);
+  return ropekit_c::apply(rope, ropekit_c::Direction::forward, tokens, q, k, start_position, position_ids);
 }
 
 rk_status rk_rope_apply_inverse(const rk_rope* rope, int64_t tokens, const rk_tensor* q,
                                 const rk_tensor* k, int64_t start_position,
                                 const int64_t* position_ids) {
-  return ropekit_c::apply(rope, true, tokens, q, k, start_position, position_ids);
+  return ropekit_c::apply(rope, ropekit_c::Direction::inverse, tokens, q, k, start_position, position_ids);
 }
 
 }  // extern "C"
+
+extern "C" rk_status rk_rope_apply_backward(const rk_rope* rope, int64_t tokens,
+                                           const rk_tensor* grad_q, const rk_tensor* grad_k,
+                                           int64_t start_position, const int64_t* position_ids) {
+  return ropekit_c::apply(rope, ropekit_c::Direction::backward, tokens, grad_q, grad_k,
+                          start_position, position_ids);
+}

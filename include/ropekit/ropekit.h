@@ -67,7 +67,11 @@ typedef enum rk_status {
 typedef enum rk_dtype {
   RK_DTYPE_F32 = 0,  /* float */
   RK_DTYPE_BF16 = 1, /* bfloat16, as uint16_t bits */
-  RK_DTYPE_F16 = 2   /* IEEE half, as uint16_t bits */
+  RK_DTYPE_F16 = 2,  /* IEEE half, as uint16_t bits */
+  /* FP8 (a byte each), for KV caches only (rk_kv_cache, which carries the
+     dequantisation scale); rk_tensor arguments take the three above. */
+  RK_DTYPE_F8_E4M3 = 3, /* float8_e4m3fn: saturating, no infinities */
+  RK_DTYPE_F8_E5M2 = 4  /* float8_e5m2 */
 } rk_dtype;
 
 /* Which channels form a rotated pair. */
@@ -262,6 +266,126 @@ RK_API rk_status rk_rope_apply(const rk_rope* rope, int64_t tokens, const rk_ten
 RK_API rk_status rk_rope_apply_inverse(const rk_rope* rope, int64_t tokens, const rk_tensor* q,
                                        const rk_tensor* k, int64_t start_position,
                                        const int64_t* position_ids);
+
+/*
+ * The gradient of rk_rope_apply (training): grad_q and grad_k hold
+ * dL/d(rotated q, k) and receive dL/d(q, k), in place. RoPE is linear, so
+ * this is the transposed rotation times the attention factor m: m^2 times
+ * rk_rope_apply_inverse. Same arguments and thread safety as rk_rope_apply;
+ * uses the current frequencies and does not advance a length-dependent
+ * policy (the forward call already did).
+ */
+RK_API rk_status rk_rope_apply_backward(const rk_rope* rope, int64_t tokens,
+                                        const rk_tensor* grad_q, const rk_tensor* grad_k,
+                                        int64_t start_position, const int64_t* position_ids);
+
+/* ---- fused engine steps ------------------------------------------------ */
+
+/* Order of a cache page, as vLLM and flashinfer name them. */
+typedef enum rk_kv_layout {
+  RK_KV_NHD = 0, /* [pages, page_size, kv_heads, head_dim] (vLLM's default) */
+  RK_KV_HND = 1  /* [pages, kv_heads, page_size, head_dim] */
+} rk_kv_layout;
+
+/*
+ * One layer's paged K and V caches (not owned): `pages` pages of
+ * `page_size` token slots of kv_heads x head_dim elements of `dtype`. Fill
+ * with rk_kv_cache_init, then set the fields.
+ */
+typedef struct rk_kv_cache {
+  /* sizeof(rk_kv_cache), set by rk_kv_cache_init (see rk_rope_params). */
+  size_t struct_size;
+  void* k;
+  void* v;
+  rk_dtype dtype; /* any rk_dtype, FP8 included */
+  int64_t pages;
+  int64_t page_size;
+  int64_t kv_heads;
+  int64_t head_dim;
+  rk_kv_layout layout;
+  /* Elements from one page to the next; 0: packed (page_size * kv_heads *
+     head_dim). flashinfer's combined [pages, 2, ...] buffer: k = base,
+     v = base + one page, page_stride = two pages. */
+  int64_t page_stride;
+  /* FP8 only (1 and NULL otherwise): a stored value is the real one divided
+     by its scale. Per-head scales (kv_heads floats each, both or neither)
+     replace the per-tensor ones. */
+  float k_scale;
+  float v_scale;
+  const float* k_head_scales;
+  const float* v_head_scales;
+} rk_kv_cache;
+
+/* Zeroes `cache`, sets struct_size, the scales to 1 and layout NHD.
+   Thread-safe. */
+RK_API rk_status rk_kv_cache_init(rk_kv_cache* cache);
+
+/*
+ * One engine step's append, in one pass with cos/sin formed once per
+ * token: rotates q in place, writes k rotated and v as it is into their
+ * slots of `cache`, each rounded once to the cache's dtype (FP8: value /
+ * scale, nearest even, saturating). q, k and v share one dtype (F32, BF16
+ * or F16) and `tokens`; k and v have the cache's kv_heads and head_dim.
+ * Where the tokens go, exactly one of:
+ *   slot_mapping: `tokens` slots (vLLM): slot s is row s % page_size of
+ *     page s / page_size;
+ *   block_table: `block_count` pages of one sequence: the token at
+ *     position p goes to row p % page_size of page block_table[p /
+ *     page_size] (the cache row is the rotary position).
+ * Positions as rk_rope_apply. Rejected before anything is written: a slot
+ * outside the cache, two tokens with one slot, a position past the block
+ * table, shapes that do not match, q/k/v overlapping either cache.
+ * Thread-safe on disjoint buffers and slots (a length-dependent policy
+ * advances as rk_rope_apply does).
+ */
+RK_API rk_status rk_rope_append_kv(const rk_rope* rope, int64_t tokens, const rk_tensor* q,
+                                   const rk_tensor* k, const rk_tensor* v,
+                                   const rk_kv_cache* cache, const int64_t* slot_mapping,
+                                   const int64_t* block_table, int64_t block_count,
+                                   int64_t start_position, const int64_t* position_ids);
+
+/*
+ * K-shift (llama.cpp's context shift, StreamingLLM eviction): rotates keys
+ * rotated by this rope at positions p to p + delta, in place. `deltas`: one
+ * signed delta per token (then `delta` must be 0), or NULL and `delta` for
+ * every token; |delta| <= 2^31 - 1, and keeping p + delta in range is the
+ * caller's. The angle is formed from the delta exactly; no attention
+ * factor is applied (the keys carry it). Shifting by a then b equals
+ * shifting by a + b to float rounding. A page of a cache is a tensor:
+ * NHD token_stride = kv_heads * head_dim, head_stride = head_dim; HND
+ * token_stride = head_dim, head_stride = page_size * head_dim.
+ * Thread-safe on disjoint buffers; it does not advance a length-dependent
+ * policy (it uses the frequencies the next call would use).
+ */
+RK_API rk_status rk_rope_shift_keys(const rk_rope* rope, int64_t tokens, const rk_tensor* keys,
+                                    int64_t delta, const int64_t* deltas);
+
+/*
+ * Per-head RMSNorm of q and k (Qwen3, Gemma 3 q_norm / k_norm) fused with
+ * the rotation: x * rsqrt(mean(x^2) + eps) * w, or * (1 + w) with
+ * one_plus (Gemma stores w - 1), in float, then rotated as rk_rope_apply.
+ * Fill with rk_qk_norm_init.
+ */
+typedef struct rk_qk_norm {
+  size_t struct_size; /* sizeof(rk_qk_norm), set by rk_qk_norm_init */
+  const float* q_weight; /* the rope's head_dim floats (needed when q is given) */
+  const float* k_weight; /* the same for k */
+  double eps;            /* rms_norm_eps: finite, positive, a float */
+  int one_plus;          /* nonzero: scale by 1 + w (Gemma) */
+} rk_qk_norm;
+
+/* Zeroes `norm`, sets struct_size and eps = 1e-6. Thread-safe. */
+RK_API rk_status rk_qk_norm_init(rk_qk_norm* norm);
+
+/*
+ * Normalises every head of q with norm->q_weight and of k with
+ * norm->k_weight, then rotates both, in one pass and in place. Either
+ * tensor may be NULL, not both. Arguments, positions and thread safety as
+ * rk_rope_apply.
+ */
+RK_API rk_status rk_rope_apply_qk_norm(const rk_rope* rope, int64_t tokens, const rk_tensor* q,
+                                       const rk_tensor* k, const rk_qk_norm* norm,
+                                       int64_t start_position, const int64_t* position_ids);
 
 /* ---- models from config.json ------------------------------------------- */
 
