@@ -19,10 +19,10 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
+#endif
 
 // ropekit's internal macros (kernel paths, target regions) for this file.
 #include <ropekit/detail/macros_begin.inl>
-#endif
 
 // Set by bench/CMakeLists.txt; empty when built some other way.
 #ifndef ROPEKIT_BENCH_BUILD_TYPE

@@ -35,10 +35,10 @@
 #endif
 #if defined(__x86_64__)
 #include <xmmintrin.h>
+#endif
 
 // ropekit's internal macros (kernel paths, target regions) for this file.
 #include <ropekit/detail/macros_begin.inl>
-#endif
 
 namespace {
 
