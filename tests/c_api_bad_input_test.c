@@ -14,28 +14,11 @@ enum { kDim = 8, kTokens = 2, kHeads = 2, kCount = kTokens * kHeads * kDim };
 
 static float q[kCount], k[kCount], q_saved[kCount], k_saved[kCount];
 
-/* The status, the parameter in the calling thread's message and, when a
-   handle is given, the same message on the handle. */
-static void expect(rk_status got, rk_status want, const char* parameter, const char* handle_message,
-                   const char* what) {
-  char message[1024];
-  RK_CHECK(got == want, what);
-  if (got != want)
-    fprintf(stderr, "  %s: got %s, want %s (%s)\n", what, rk_status_name(got),
-            rk_status_name(want), rk_last_error());
-  snprintf(message, sizeof message, "%s", rk_last_error());
-  RK_CHECK(strstr(message, parameter) != NULL, what);
-  if (strstr(message, parameter) == NULL)
-    fprintf(stderr, "  %s: message \"%s\" does not name \"%s\"\n", what, message, parameter);
-  RK_CHECK(strncmp(message, "ropekit: ", 9) == 0, "message starts with ropekit:");
-  if (handle_message != NULL) RK_CHECK(strcmp(handle_message, message) == 0, "handle message");
-}
-
 /* `handle_message` is read after `call` returns. */
-#define EXPECT_ON_HANDLE(call, want, parameter, handle_message, what) \
-  do {                                                                \
-    const rk_status status_ = (call);                                 \
-    expect(status_, (want), (parameter), (handle_message), (what));   \
+#define EXPECT_ON_HANDLE(call, want, parameter, handle_message, what)             \
+  do {                                                                            \
+    const rk_status status_ = (call);                                             \
+    rk_test_expect_error(status_, (want), (parameter), (handle_message), (what)); \
   } while (0)
 
 static void expect_untouched(const char* what) {
@@ -58,15 +41,16 @@ static void test_apply(void) {
   memcpy(q_saved, q, sizeof q);
   memcpy(k_saved, k, sizeof k);
 
-#define APPLY_FAILS(call, parameter, what)                                               \
-  do {                                                                                   \
-    const rk_status status_ = (call);                                                    \
-    expect(status_, RK_ERR_INVALID_ARGUMENT, (parameter), rk_rope_error(rope), (what)); \
-    expect_untouched(what);                                                              \
+#define APPLY_FAILS(call, parameter, what)                                                   \
+  do {                                                                                       \
+    const rk_status status_ = (call);                                                        \
+    rk_test_expect_error(status_, RK_ERR_INVALID_ARGUMENT, (parameter), rk_rope_error(rope), \
+                         (what));                                                            \
+    expect_untouched(what);                                                                  \
   } while (0)
 
-  expect(rk_rope_apply(NULL, kTokens, &qt, &kt, 0, NULL), RK_ERR_INVALID_ARGUMENT, "rope", NULL,
-         "NULL rope");
+  rk_test_expect_error(rk_rope_apply(NULL, kTokens, &qt, &kt, 0, NULL), RK_ERR_INVALID_ARGUMENT,
+                       "rope", NULL, "NULL rope");
   APPLY_FAILS(rk_rope_apply(rope, kTokens, NULL, NULL, 0, NULL), "q = NULL", "no tensor");
   APPLY_FAILS(rk_rope_apply(rope, -1, &qt, &kt, 0, NULL), "tokens = -1", "negative tokens");
   bad = qt;
@@ -126,13 +110,14 @@ static void test_create(void) {
   rk_rope* rope = sentinel;
   const double factors[2] = {1.0, 1.0};
 
-#define CREATE_FAILS(setup, parameter, what)                               \
-  do {                                                                     \
-    RK_CHECK_STATUS(rk_rope_params_init(&p, RK_POLICY_DEFAULT, kDim), RK_OK); \
-    setup;                                                                 \
-    rope = sentinel;                                                       \
-    expect(rk_rope_create(&p, &rope), RK_ERR_INVALID_ARGUMENT, (parameter), NULL, (what)); \
-    RK_CHECK(rope == sentinel, "out untouched on failure");                \
+#define CREATE_FAILS(setup, parameter, what)                                                    \
+  do {                                                                                          \
+    RK_CHECK_STATUS(rk_rope_params_init(&p, RK_POLICY_DEFAULT, kDim), RK_OK);                   \
+    setup;                                                                                      \
+    rope = sentinel;                                                                            \
+    rk_test_expect_error(rk_rope_create(&p, &rope), RK_ERR_INVALID_ARGUMENT, (parameter), NULL, \
+                         (what));                                                               \
+    RK_CHECK(rope == sentinel, "out untouched on failure");                                     \
   } while (0)
 
   CREATE_FAILS(p.rotary_dim = 7, "rotary_dim = 7", "odd rotary_dim");
@@ -145,8 +130,8 @@ static void test_create(void) {
   CREATE_FAILS((p.policy = RK_POLICY_LINEAR, p.factor = 0.0), "factor = 0", "linear factor");
   CREATE_FAILS((p.policy = RK_POLICY_DYNAMIC_NTK, p.factor = 2.0), "max_position_embeddings = 0",
                "dynamic without length");
-  CREATE_FAILS((p.policy = RK_POLICY_YARN, p.factor = 4.0, p.original_max_position_embeddings = 4096,
-                p.beta_fast = 0.5),
+  CREATE_FAILS((p.policy = RK_POLICY_YARN, p.factor = 4.0,
+                p.original_max_position_embeddings = 4096, p.beta_fast = 0.5),
                "beta_fast = 0.5", "yarn ramp inverted");
   CREATE_FAILS((p.policy = RK_POLICY_LLAMA3, p.factor = 8.0), "original_max_position_embeddings",
                "llama3 without length");
@@ -159,9 +144,10 @@ static void test_create(void) {
   CREATE_FAILS((p.policy = RK_POLICY_PROPORTIONAL, p.partial_rotary_factor = 1.5),
                "partial_rotary_factor = 1.5", "proportional factor");
 #undef CREATE_FAILS
-  expect(rk_rope_create(NULL, &rope), RK_ERR_INVALID_ARGUMENT, "params", NULL, "NULL params");
-  expect(rk_rope_params_init(NULL, RK_POLICY_DEFAULT, kDim), RK_ERR_INVALID_ARGUMENT, "params",
-         NULL, "init NULL");
+  rk_test_expect_error(rk_rope_create(NULL, &rope), RK_ERR_INVALID_ARGUMENT, "params", NULL,
+                       "NULL params");
+  rk_test_expect_error(rk_rope_params_init(NULL, RK_POLICY_DEFAULT, kDim), RK_ERR_INVALID_ARGUMENT,
+                       "params", NULL, "init NULL");
 }
 
 static void test_models(void) {
@@ -176,19 +162,20 @@ static void test_models(void) {
   const rk_rope* rope = NULL;
   int64_t layers = -7;
 
-  expect(rk_model_load(ROPEKIT_TEST_DATA_DIR "/no-such-config.json", &model), RK_ERR_CONFIG,
-         "no-such-config.json: cannot open", NULL, "missing file");
-  expect(rk_model_load(ROPEKIT_TEST_DATA_DIR, &model), RK_ERR_CONFIG, "is a directory", NULL,
-         "directory");
-  expect(rk_model_load(NULL, &model), RK_ERR_INVALID_ARGUMENT, "path = NULL", NULL, "NULL path");
-  expect(rk_model_from_json("{\"head_dim\": ", 13, &model), RK_ERR_CONFIG,
-         "<json>: not valid JSON", NULL, "truncated JSON");
-  expect(rk_model_from_json(bad_factor, sizeof bad_factor - 1, &model), RK_ERR_CONFIG,
-         "rope_scaling.factor = \"4\"", NULL, "factor as a string");
-  expect(rk_model_from_json(no_layers, sizeof no_layers - 1, &model), RK_ERR_CONFIG,
-         "num_hidden_layers", NULL, "no layer count");
-  expect(rk_model_from_json(good, sizeof good - 1, NULL), RK_ERR_INVALID_ARGUMENT, "out = NULL",
-         NULL, "NULL out");
+  rk_test_expect_error(rk_model_load(ROPEKIT_TEST_DATA_DIR "/no-such-config.json", &model),
+                       RK_ERR_CONFIG, "no-such-config.json: cannot open", NULL, "missing file");
+  rk_test_expect_error(rk_model_load(ROPEKIT_TEST_DATA_DIR, &model), RK_ERR_CONFIG,
+                       "is a directory", NULL, "directory");
+  rk_test_expect_error(rk_model_load(NULL, &model), RK_ERR_INVALID_ARGUMENT, "path = NULL", NULL,
+                       "NULL path");
+  rk_test_expect_error(rk_model_from_json("{\"head_dim\": ", 13, &model), RK_ERR_CONFIG,
+                       "<json>: not valid JSON", NULL, "truncated JSON");
+  rk_test_expect_error(rk_model_from_json(bad_factor, sizeof bad_factor - 1, &model), RK_ERR_CONFIG,
+                       "rope_scaling.factor = \"4\"", NULL, "factor as a string");
+  rk_test_expect_error(rk_model_from_json(no_layers, sizeof no_layers - 1, &model), RK_ERR_CONFIG,
+                       "num_hidden_layers", NULL, "no layer count");
+  rk_test_expect_error(rk_model_from_json(good, sizeof good - 1, NULL), RK_ERR_INVALID_ARGUMENT,
+                       "out = NULL", NULL, "NULL out");
   RK_CHECK(model == sentinel, "model untouched on failure");
 
   RK_CHECK_STATUS(rk_model_from_json(good, sizeof good - 1, &model), RK_OK);
@@ -198,8 +185,8 @@ static void test_models(void) {
   EXPECT_ON_HANDLE(rk_model_layer_rope(model, -1, &rope), RK_ERR_INVALID_ARGUMENT, "layer = -1",
                    rk_model_error(model), "negative layer");
   RK_CHECK(rope == NULL, "rope untouched on failure");
-  expect(rk_model_layer_count(NULL, &layers), RK_ERR_INVALID_ARGUMENT, "model = NULL", NULL,
-         "NULL model");
+  rk_test_expect_error(rk_model_layer_count(NULL, &layers), RK_ERR_INVALID_ARGUMENT, "model = NULL",
+                       NULL, "NULL model");
   RK_CHECK(layers == -7, "count untouched on failure");
   RK_CHECK_STATUS(rk_model_layer_rope(model, 2, &rope), RK_OK);
   EXPECT_ON_HANDLE(rk_rope_destroy((rk_rope*)rope), RK_ERR_INVALID_ARGUMENT, "rope",

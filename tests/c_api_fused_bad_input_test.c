@@ -39,16 +39,7 @@ static int untouched(void) {
 
 static void expect(const rk_rope* rope, rk_status got, rk_status want, const char* parameter,
                    const char* what) {
-  char message[1024];
-  RK_CHECK(got == want, what);
-  if (got != want)
-    fprintf(stderr, "  %s: got %s, want %s (%s)\n", what, rk_status_name(got),
-            rk_status_name(want), rk_last_error());
-  snprintf(message, sizeof message, "%s", rk_last_error());
-  RK_CHECK(strstr(message, parameter) != NULL, what);
-  if (strstr(message, parameter) == NULL)
-    fprintf(stderr, "  %s: message \"%s\" does not name \"%s\"\n", what, message, parameter);
-  if (rope != NULL) RK_CHECK(strcmp(rk_rope_error(rope), message) == 0, "message on the rope");
+  rk_test_expect_error(got, want, parameter, rope != NULL ? rk_rope_error(rope) : NULL, what);
   RK_CHECK(untouched(), what);
   if (!untouched()) fprintf(stderr, "  %s: a buffer was written\n", what);
 }

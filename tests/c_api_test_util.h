@@ -114,4 +114,22 @@ static inline float rk_test_float_from_half(uint16_t h) {
   return rk_test_from_bits(sign | ((exponent - 15u + 127u) << 23) | (mantissa << 13));
 }
 
+/* A rejected call: the status, the parameter named in the calling thread's
+   message (which starts "ropekit: ") and, when a handle's message is given,
+   the same text there. */
+static inline void rk_test_expect_error(rk_status got, rk_status want, const char* parameter,
+                                        const char* handle_message, const char* what) {
+  char message[1024];
+  RK_CHECK(got == want, what);
+  if (got != want)
+    fprintf(stderr, "  %s: got %s, want %s (%s)\n", what, rk_status_name(got),
+            rk_status_name(want), rk_last_error());
+  snprintf(message, sizeof message, "%s", rk_last_error());
+  RK_CHECK(strstr(message, parameter) != NULL, what);
+  if (strstr(message, parameter) == NULL)
+    fprintf(stderr, "  %s: message \"%s\" does not name \"%s\"\n", what, message, parameter);
+  RK_CHECK(strncmp(message, "ropekit: ", 9) == 0, "message starts with ropekit:");
+  if (handle_message != NULL) RK_CHECK(strcmp(handle_message, message) == 0, "handle message");
+}
+
 #endif /* ROPEKIT_TESTS_C_API_TEST_UTIL_H */
