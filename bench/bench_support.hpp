@@ -5,7 +5,10 @@
 #ifndef ROPEKIT_BENCH_SUPPORT_HPP
 #define ROPEKIT_BENCH_SUPPORT_HPP
 
+#include <benchmark/benchmark.h>
+
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -63,6 +66,26 @@ Buffers<T>& buffers(const Shape& shape, std::int64_t tokens) {
   auto& slot = registry[{shape.name, tokens}];
   if (!slot) slot = std::make_unique<Buffers<T>>(shape, tokens);
   return *slot;
+}
+
+// Whether every element is a normal float or zero. A case that calls an
+// operation over and over on the same buffers must keep them so: one whose
+// values drift to subnormals (x87/SSE microcode assists, ~100x slower per
+// element) or overflow measures the data, not the kernel.
+template <class T>
+bool all_normal(const std::vector<T>& x) {
+  for (const T& e : x) {
+    const float v = static_cast<float>(e);
+    if (v != 0.0f && !std::isnormal(v)) return false;
+  }
+  return true;
+}
+
+// Marks the case as failed when its buffers did not stay normal.
+template <class T>
+void require_normal(benchmark::State& state, const Buffers<T>& b) {
+  if (!all_normal(b.q) || !all_normal(b.k))
+    state.SkipWithError("buffers left the normal float range: the figures would measure the data");
 }
 
 // Seconds per call of f, timed over at least `min_seconds`.

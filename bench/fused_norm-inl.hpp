@@ -14,6 +14,14 @@
 // Both report `roofline_ratio` against the in-place pass over q and k (the
 // operation's own bytes: each element read once and written once) and
 // `speedup_vs_unfused`.
+//
+// Calls alternate between two settings of the same cost that undo each
+// other's growth, so that thousands of calls on the same buffers keep them
+// normal floats (checked after the case; subnormals cost ~100x an element):
+// weights w and 1/w, equal within each rotated pair so that they commute
+// with the rotation (repeated norms with fixed or pair-unequal weights
+// drive all but the heaviest channels to subnormals), and attention factors
+// m and 1/m (repeated gradients grow by m a call and overflow in ~700).
 
 // ropekit's internal macros (kernel paths, target regions) for this file.
 #include <ropekit/detail/macros_begin.inl>
@@ -79,31 +87,53 @@ void norm_case(benchmark::State& state, Case c, bool backward) {
   const float one = runtime_one();
   auto pass = [&] { inplace_pass(b, one); };
   label_with_path(state);
+  bool odd_call = false;  // which of the two settings the next call uses
   if (!backward) {
     std::vector<float> q_weight(static_cast<std::size_t>(d)), k_weight(q_weight.size());
+    std::vector<float> q_inverse(q_weight.size()), k_inverse(q_weight.size());
     for (std::size_t i = 0; i < q_weight.size(); ++i) {
-      q_weight[i] = 0.75f + 0.5f * static_cast<float>(i % 7) / 7.0f;
-      k_weight[i] = 1.25f - 0.5f * static_cast<float>(i % 5) / 5.0f;
+      // One weight per rotated pair (see above), varying across pairs.
+      const auto pair = static_cast<float>(L == ropekit::neox ? i % (q_weight.size() / 2) : i / 2);
+      q_weight[i] = 0.75f + 0.5f * std::fmod(pair, 7.0f) / 7.0f;
+      k_weight[i] = 1.25f - 0.5f * std::fmod(pair, 5.0f) / 5.0f;
+      q_inverse[i] = 1.0f / q_weight[i];
+      k_inverse[i] = 1.0f / k_weight[i];
     }
-    const ropekit::QkNorm norm{q_weight, k_weight, 1e-6, ropekit::NormWeight::multiply};
+    const ropekit::QkNorm norms[2] = {{q_weight, k_weight, 1e-6, ropekit::NormWeight::multiply},
+                                      {q_inverse, k_inverse, 1e-6, ropekit::NormWeight::multiply}};
     const ropekit::Rope<scaling::Default, L> rope(dims, scaling::Default(c.shape->base));
-    auto fused = [&] { ropekit::apply_qk_norm(rope, q, k, positions, norm); };
+    auto fused = [&] {
+      ropekit::apply_qk_norm(rope, q, k, positions, norms[odd_call]);
+      odd_call = !odd_call;
+    };
     timed(state, fused, b.bytes(), c.tokens, &pass);
     state.counters["speedup_vs_unfused"] = roofline_ratio(fused, [&] {
-      rms_norm_pass(b.q, d, q_weight.data(), 1e-6f);
-      rms_norm_pass(b.k, d, k_weight.data(), 1e-6f);
+      const ropekit::QkNorm& norm = norms[odd_call];
+      rms_norm_pass(b.q, d, norm.q_weight.data, 1e-6f);
+      rms_norm_pass(b.k, d, norm.k_weight.data, 1e-6f);
       rope.apply(q, k, positions);
+      odd_call = !odd_call;
     });
+    require_normal(state, b);
     return;
   }
-  const ropekit::Rope<scaling::Yarn, L> rope(dims, scaling::Yarn(4.0, 8192, c.shape->base));
-  const float m_squared = static_cast<float>(rope.attention_factor() * rope.attention_factor());
-  auto fused = [&] { rope.apply_backward(q, k, positions); };
+  scaling::Yarn::Params up = scaling::Yarn(4.0, 8192, c.shape->base).params();
+  scaling::Yarn::Params down = up;
+  down.attention_factor = 1.0 / scaling::Yarn(up).attention_factor();
+  const ropekit::Rope<scaling::Yarn, L> ropes[2] = {ropekit::Rope<scaling::Yarn, L>(dims, scaling::Yarn(up)),
+                                                    ropekit::Rope<scaling::Yarn, L>(dims, scaling::Yarn(down))};
+  auto fused = [&] {
+    ropes[odd_call].apply_backward(q, k, positions);
+    odd_call = !odd_call;
+  };
   timed(state, fused, b.bytes(), c.tokens, &pass);
   state.counters["speedup_vs_unfused"] = roofline_ratio(fused, [&] {
+    const auto& rope = ropes[odd_call];
     rope.apply_inverse(q, k, positions);
-    inplace_pass(b, m_squared);
+    inplace_pass(b, static_cast<float>(rope.attention_factor() * rope.attention_factor()));
+    odd_call = !odd_call;
   });
+  require_normal(state, b);
 }
 
 // decode 1 and 64, prefill 4096; float and bfloat16; both layouts;

@@ -333,7 +333,7 @@ inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::in
       }
     return;
   } else if constexpr (Stream::normalises) {
-    process_normalised<L, kPrefetch>(g, st, t, j0, n, c, s, c2, s2, 0, st.src.heads(), nullptr);
+    process_normalised_heads<L, kPrefetch>(g, st, t, n, c, s, c2, s2);
   } else {
     constexpr bool kWords = L == Layout::interleaved && Stream::in_place && !Stream::normalises &&
                             std::is_same_v<S, Eigen::bfloat16> && ops::kBfloat16Words;

@@ -57,17 +57,22 @@ inline float rms_factor(double sum_of_squares, std::int64_t head_dim, float eps)
   return static_cast<float>(1.0 / std::sqrt(sum_of_squares / static_cast<double>(head_dim) + eps));
 }
 
-// Heads are software-pipelined: the sum of squares of head h + 2 is taken
-// before head h rotates, so that its square root and division have a
-// head's time to finish instead of holding up their own head's rotation
-// (bfloat16 Llama-3-8B q/k in cache, AVX-512: 0.30 of the in-place pass
-// head by head, 0.34 so).
-inline constexpr std::int64_t kNormAhead = 2;
+// Heads whose norm factors are taken together, before any of them rotates.
+inline constexpr std::int64_t kNormHeadChunk = 64;
 
+// The norm factors of heads [h0, h1) of token t (h1 - h0 <= kNormHeadChunk)
+// into factors[0, h1 - h0), every sum before any square root: the heads'
+// sums, square roots and divisions are independent chains that overlap,
+// where taking each head's factor just before (or two heads before) its
+// rotation left the rotations waiting on ~100-cycle chains in order of
+// retirement (Llama-3-8B q/k, AVX-512, float: 0.64 of the in-place pass so,
+// bfloat16 0.47; see the README's fused table for the figures now).
 template <class Stream>
-inline float norm_factor(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t h) {
-  if (h >= st.src.heads()) return 0.0f;
-  return rms_factor(sum_of_squares(head_io(st, t, h), g.head_dim), g.head_dim, st.norm.eps);
+inline void norm_factors(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t h0,
+                         std::int64_t h1, float* factors) {
+  double sums[kNormHeadChunk];
+  for (std::int64_t h = h0; h < h1; ++h) sums[h - h0] = sum_of_squares(head_io(st, t, h), g.head_dim);
+  for (std::int64_t h = h0; h < h1; ++h) factors[h - h0] = rms_factor(sums[h - h0], g.head_dim, st.norm.eps);
 }
 
 // A block's cos/sin times the weights, zero-padded to whole vectors.
@@ -228,11 +233,9 @@ inline void rotate_normalised_interleaved(const IO& io, std::int64_t x, std::int
 }
 
 // Heads [h0, h1) of a normalising stream for token t, pairs [j0, j0 + n),
-// with their norm factors (factors[h - h0]) or, when `factors` is null,
-// factors taken here from each head as it comes (one block per head only:
-// in place, a later block would find its input overwritten). The channels
-// that do not rotate are normalised with the first block, the rotated ones
-// rotated with the weights folded into cos/sin.
+// with their norm factors (factors[h - h0], taken from the input before any
+// of it is written). The channels that do not rotate are normalised with the
+// first block, the rotated ones rotated with the weights folded into cos/sin.
 template <Layout L, bool kPrefetch, class Stream>
 inline void process_normalised(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
                                std::int64_t n, const float* c, const float* s, const float* c2,
@@ -247,17 +250,9 @@ inline void process_normalised(const Geometry& g, const Stream& st, std::int64_t
   } else {
     weigh_interleaved(st.norm, x, 2 * n, c2, s2, weighted);
   }
-  float ahead[kNormAhead];
-  if (factors == nullptr)
-    for (std::int64_t h = 0; h < kNormAhead; ++h) ahead[h] = norm_factor(g, st, t, h0 + h);
   for (std::int64_t h = h0; h < h1; ++h) {
     auto io = head_io(st, t, h);
-    if (factors != nullptr) {
-      io.r = factors[h - h0];
-    } else {
-      io.r = ahead[(h - h0) % kNormAhead];
-      ahead[(h - h0) % kNormAhead] = norm_factor(g, st, t, h + kNormAhead);
-    }
+    io.r = factors[h - h0];
     if (j0 == 0) copy_pass_through<L>(g, io);
     using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
     using D = std::remove_pointer_t<decltype(io.dst)>;
@@ -273,14 +268,26 @@ inline void process_normalised(const Geometry& g, const Stream& st, std::int64_t
   }
 }
 
+// Every head of a normalising stream for token t when one block holds all
+// its pairs: chunk by chunk, the factors, then the rotation.
+template <Layout L, bool kPrefetch, class Stream>
+inline void process_normalised_heads(const Geometry& g, const Stream& st, std::int64_t t,
+                                     std::int64_t n, const float* c, const float* s,
+                                     const float* c2, const float* s2) {
+  float factors[kNormHeadChunk];
+  for (std::int64_t h0 = 0; h0 < st.src.heads(); h0 += 16) {
+    const std::int64_t h1 =
+        h0 + 16 < st.src.heads() ? h0 + 16 : st.src.heads();
+    norm_factors(g, st, t, h0, h1, factors);
+    process_normalised<L, kPrefetch>(g, st, t, 0, n, c, s, c2, s2, h0, h1, factors);
+  }
+}
+
 // Defined in kernel-inl.hpp, after this file.
 template <Layout L, bool kPrefetch, class Stream>
 inline void process(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t j0,
                     std::int64_t n, const float* c, const float* s, const float* c2,
                     const float* s2);
-
-// Heads whose norm factors one pass over a token's blocks keeps.
-inline constexpr std::int64_t kNormHeadChunk = 64;
 
 // One stream, token t, block [j0, j0 + n), heads [h0, h0 + kNormHeadChunk)
 // of a job that keeps norm factors across blocks: a normalising stream takes
@@ -292,8 +299,7 @@ inline void process_chunk(const Geometry& g, const Stream& st, std::int64_t t, s
   if constexpr (Stream::normalises && Stream::rotates) {
     const std::int64_t h1 =
         h0 + kNormHeadChunk < st.src.heads() ? h0 + kNormHeadChunk : st.src.heads();
-    if (j0 == 0)
-      for (std::int64_t h = h0; h < h1; ++h) factors[h - h0] = norm_factor(g, st, t, h);
+    if (j0 == 0) norm_factors(g, st, t, h0, h1, factors);
     if (h0 < h1)
       process_normalised<L, kPrefetch>(g, st, t, j0, n, a.c, a.s, a.c2, a.s2, h0, h1, factors);
   } else if (h0 == 0) {
