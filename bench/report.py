@@ -196,7 +196,8 @@ def short_table(run):
 
 
 def short_tables(runs):
-    return "\n".join(short_table(run) for run in runs)
+    fused = [short_fused_table(run) for run in runs]
+    return "\n".join([short_table(run) for run in runs] + [f for f in fused if f])
 
 
 def update_readme(readme, text):
@@ -209,6 +210,65 @@ def update_readme(readme, text):
     content = content[:begin] + "\n" + text + content[end:]
     with open(readme, "w", encoding="utf-8") as f:
         f.write(content)
+
+
+# ---------------------------------------------------------------- fused cases
+
+FUSED_OPS = ["kv_append_bf16", "kv_append_fp8", "qk_norm_rope", "k_shift", "retable", "backward"]
+
+
+def fused_rows(run, phases):
+    """(phase, dtype, layout, op, roofline_ratio, speedup_vs_unfused, unfused_bytes_ratio) per case."""
+    rows = []
+    for name in run.names:
+        parts = name.split("/")
+        if len(parts) != 6 or parts[0] != "ropekit_fused" or parts[2] not in phases:
+            continue
+        rows.append((parts[2], parts[3], parts[4], parts[5]) + tuple(
+            run.value(name, k) for k in ("roofline_ratio", "speedup_vs_unfused", "unfused_bytes_ratio")))
+    order = lambda r: (phases.index(r[0]), FUSED_OPS.index(r[3]) if r[3] in FUSED_OPS else 99, r[1], r[2])
+    return sorted(rows, key=order)
+
+
+def fused_table(run, phases):
+    rows = fused_rows(run, phases)
+    if not rows:
+        return ""
+    return table(["phase", "source", "layout", "operation", "roofline_ratio", "speedup_vs_unfused",
+                  "unfused_bytes_ratio"],
+                 [[ph, d, l, op, fmt(r), fmt(u), fmt(b)] for ph, d, l, op, r, u, b in rows])
+
+
+def fused_section(run, model):
+    if model != SHORT_MODEL:
+        return ""
+    text = fused_table(run, SHORT_PHASES)
+    if not text:
+        return ""
+    return ("The fused engine step (`ropekit_fused/...`): roofline_ratio against a pass over the "
+            "operation's own bytes, `speedup_vs_unfused` against the same work as separate ropekit calls "
+            "and copies, and for the KV append the unfused sequence's bytes over the fused call's (the "
+            "most fusing can gain at the memory roof):\n\n" + text)
+
+
+def short_fused_table(run):
+    rows = [r for r in fused_rows(run, ["prefill4096"])]
+    if not rows:
+        return ""
+    ops = unique(r[3] for r in rows)
+    cells = {(r[1], r[2], r[3]): r for r in rows}
+    sources = unique(r[1] for r in rows)
+    header = ["prefill 4096, one thread"] + ["%s %s" % (d, l) for d in sources for l in ("neox", "gptj")]
+    body = []
+    for op in ops:
+        row = [op]
+        for d in sources:
+            for l in ("neox", "gptj"):
+                r = cells.get((d, l, op))
+                row.append(DASH if r is None else "%s (%s)" % (fmt(r[4]), fmt(r[5])))
+        body.append(row)
+    return ("Fused engine step, %s, %s: roofline_ratio (speedup_vs_unfused):\n\n%s\n"
+            % (run.cpu, run.path_words(), table(header, body)))
 
 
 # ---------------------------------------------------------------- RESULTS.md
@@ -360,7 +420,7 @@ def results_markdown(runs, command, notes):
         out += ["## %s, %s, %s" % (run.cpu, run.path_words(), run.date), "", context_section(run), ""]
         for model in run.models():
             out += ["### %s" % MODEL_TITLES.get(model, model), ""]
-            for section in (ratio_section, speed_section, policy_section, threads_section):
+            for section in (ratio_section, speed_section, policy_section, threads_section, fused_section):
                 text = section(run, model)
                 if text:
                     out += [text, ""]

@@ -240,7 +240,11 @@ scaling::LongRope bench_longrope(const Shape& shape) {
 // base grows with each token: a new table per step) and per-call LongRoPE
 // alternating across its switch (short, long, short, ...). Each call moves
 // the position on (or across the switch); `vs_default_policy` is the default
-// policy's time over this one's at the same positions, alternating rounds.
+// policy's time over this one's at the same positions, alternating rounds:
+// one layer per decode step, every call paying for its step's table.
+// `vs_default_policy_32_layers` times a whole decode step of a 32-layer
+// model instead (Llama-3-8B: the same positions rotated in 32 calls, then
+// the next step), where the step's table, kept per thread, is built once.
 template <class T, Layout L, class Policy>
 void changing_table_case(benchmark::State& state, Case c, Policy policy, std::int64_t first,
                          bool alternate) {
@@ -264,6 +268,14 @@ void changing_table_case(benchmark::State& state, Case c, Policy policy, std::in
   auto pass = [&] { inplace_pass(b, one); };
   timed(state, rotate, b.bytes(), c.tokens, &pass);
   state.counters["vs_default_policy"] = roofline_ratio(rotate, rotate_default);
+  constexpr int kLayers = 32;
+  const auto step_of = [&](const auto& r) {
+    return [&] {
+      const auto positions = ropekit::Positions::starting_at(next_position());
+      for (int layer = 0; layer < kLayers; ++layer) r.apply(q, k, positions);
+    };
+  };
+  state.counters["vs_default_policy_32_layers"] = roofline_ratio(step_of(rope), step_of(default_rope));
 }
 
 template <class T>

@@ -5,7 +5,8 @@
 #      once per x86 kernel path (ROPEKIT_FORCE_ISA=scalar, avx2, avx512; a
 #      path this CPU lacks is reported as skipped);
 #   2. Clang, C++20, -Werror, -march=native (compile-time selection), under
-#      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar;
+#      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar
+#      (the tests and the C API; the examples run in 1);
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
 #      input, FP8 conversions, K-shift, re-table, packed positions,
@@ -27,6 +28,12 @@ sh "$root/cmake/install-deps.sh" cmake make g++ clang libclang-rt-14-dev libeige
   libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user \
   pkgconf
 jobs=$(nproc)
+started=$(date +%s)
+
+# Prints a stage's heading with the seconds since the script started.
+stage() {
+  echo "=== ropekit: [$(($(date +%s) - started)) s] $*"
+}
 
 # Per build: the kernel paths its suites ran on and those they skipped, taken
 # from what each test binary printed (tests/test_main.cpp): "ropekit: kernel
@@ -43,7 +50,7 @@ configure_and_build() {
   paths_run=""
   paths_skipped=""
   paths_default=""
-  echo "=== ropekit: build $name"
+  stage "build $name"
   cmake -S "$root" -B "$root/build/test-$name" -DROPEKIT_WERROR=ON "$@" >/dev/null
   cmake --build "$root/build/test-$name" -j "$jobs"
 }
@@ -52,7 +59,7 @@ run_tests() {
   name=$1
   isa=$2
   shift 2
-  echo "=== ropekit: test $name (kernel path: ${isa:-best available})"
+  stage "test $name (kernel path: ${isa:-best available})"
   log="$root/build/test-$name/ctest-${isa:-best}.xml"
   rm -f "$log"
   ROPEKIT_FORCE_ISA=$isa ctest --test-dir "$root/build/test-$name" --output-on-failure -j "$jobs" \
@@ -111,12 +118,13 @@ done
 paths_line "gcc-cxx17"
 
 # The corpus replays are left to the fuzz stage, which runs every committed
-# input under the same sanitizers before it fuzzes.
+# input under the same sanitizers before it fuzzes; the examples (the engine,
+# the tools) run in stage 1 and are not built here, to keep CI short.
 # The C API's tests (C11) build with clang too: one sanitizer runtime.
 configure_and_build clang-cxx20-sanitizers -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
-  -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_FUZZ_REPLAY=OFF
+  -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests clang-cxx20-sanitizers ""
 run_tests clang-cxx20-sanitizers scalar -L unit
 paths_line "clang-cxx20-sanitizers"
@@ -125,7 +133,7 @@ kernel_suites="simd_test exact_angle_test property_test closed_form_test validat
 kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
 kernel_suites="$kernel_suites shift_test shift_simd_test retable_test packed_positions_test"
 kernel_suites="$kernel_suites rotate_into_test kv_cache_test kv_cache_bad_input_test qk_norm_simd_test"
-echo "=== ropekit: build aarch64 (kernel suites)"
+stage "build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""
 paths_default=""
@@ -175,12 +183,12 @@ finish_fuzzer() {
 
 fuzz_stage() {
   fuzz_seconds=${ROPEKIT_FUZZ_SECONDS:-60}
-  echo "=== ropekit: build fuzz (clang, libFuzzer, AddressSanitizer + UndefinedBehaviorSanitizer)"
+  stage "build fuzz (clang, libFuzzer, AddressSanitizer + UndefinedBehaviorSanitizer)"
   cmake -S "$root" -B "$root/build/test-fuzz" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
     -DROPEKIT_BUILD_FUZZERS=ON >/dev/null
   cmake --build "$root/build/test-fuzz" -j "$jobs"
-  echo "=== ropekit: fuzz kernel_fuzzer and config_fuzzer, ${fuzz_seconds}s each, at once"
+  stage "fuzz kernel_fuzzer and config_fuzzer, ${fuzz_seconds}s each, at once"
   start_fuzzer kernel_fuzzer
   start_fuzzer config_fuzzer "$root/tests/data" -dict="$root/tests/fuzz/config_fuzzer.dict" -max_len=8192
   status=0
@@ -190,13 +198,13 @@ fuzz_stage() {
 }
 
 tsan_stage() {
-  echo "=== ropekit: build tsan (clang, ThreadSanitizer, the concurrency tests only)"
+  stage "build tsan (clang, ThreadSanitizer, the concurrency tests only)"
   cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
     -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF >/dev/null
   cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test c_api_concurrency_test
-  echo "=== ropekit: test tsan (concurrency_test, c_api_concurrency_test under ThreadSanitizer)"
+  stage "test tsan (concurrency_test, c_api_concurrency_test under ThreadSanitizer)"
   test_binary="$root/build/test-tsan/tests/concurrency_test"
   # ThreadSanitizer's fixed memory layout does not fit every randomised
   # address space (e.g. vm.mmap_rnd_bits above 28): then run without ASLR.
@@ -216,5 +224,5 @@ tsan_stage() {
 fuzz_stage
 tsan_stage
 
-echo "=== ropekit: all tests passed; kernel paths per build, as the test binaries reported them:"
+stage "all tests passed; kernel paths per build, as the test binaries reported them:"
 echo "${report#?}"
