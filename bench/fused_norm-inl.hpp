@@ -17,7 +17,8 @@
 //
 // Calls alternate between two settings of the same cost that undo each
 // other's growth, so that thousands of calls on the same buffers keep them
-// normal floats (checked after the case; subnormals cost ~100x an element):
+// finite and out of the subnormals (checked after the case; subnormals cost
+// ~100x an element):
 // weights w and 1/w, equal within each rotated pair so that they commute
 // with the rotation (repeated norms with fixed or pair-unequal weights
 // drive all but the heaviest channels to subnormals), and attention factors
@@ -114,7 +115,7 @@ void norm_case(benchmark::State& state, Case c, bool backward) {
       rope.apply(q, k, positions);
       odd_call = !odd_call;
     });
-    require_normal(state, b);
+    require_no_subnormals(state, b);
     return;
   }
   scaling::Yarn::Params up = scaling::Yarn(4.0, 8192, c.shape->base).params();
@@ -133,7 +134,7 @@ void norm_case(benchmark::State& state, Case c, bool backward) {
     inplace_pass(b, static_cast<float>(rope.attention_factor() * rope.attention_factor()));
     odd_call = !odd_call;
   });
-  require_normal(state, b);
+  require_no_subnormals(state, b);
 }
 
 // decode 1 and 64, prefill 4096; float and bfloat16; both layouts;

@@ -57,22 +57,27 @@ inline float rms_factor(double sum_of_squares, std::int64_t head_dim, float eps)
   return static_cast<float>(1.0 / std::sqrt(sum_of_squares / static_cast<double>(head_dim) + eps));
 }
 
-// Heads whose norm factors are taken together, before any of them rotates.
+// The most heads whose norm factors a job keeps across blocks of pairs
+// (run_tokens_normalised), and the heads whose factors a one-block job takes
+// together before they rotate (measured: 4 to 64 made no difference).
 inline constexpr std::int64_t kNormHeadChunk = 64;
+inline constexpr std::int64_t kNormFactorBatch = 16;
 
 // The norm factors of heads [h0, h1) of token t (h1 - h0 <= kNormHeadChunk)
 // into factors[0, h1 - h0), every sum before any square root: the heads'
-// sums, square roots and divisions are independent chains that overlap,
-// where taking each head's factor just before (or two heads before) its
-// rotation left the rotations waiting on ~100-cycle chains in order of
-// retirement (Llama-3-8B q/k, AVX-512, float: 0.64 of the in-place pass so,
-// bfloat16 0.47; see the README's fused table for the figures now).
+// sums, square roots and divisions are independent chains that overlap.
+// Taking each head's factor two heads ahead of its rotation left the
+// rotations waiting on those ~100-cycle chains in order of retirement
+// (Llama-3-8B q/k, prefill 4096, Xeon AVX-512: bfloat16 0.47 of the
+// in-place pass so, 0.63-0.72 now; float 0.64-0.68 either way).
 template <class Stream>
 inline void norm_factors(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t h0,
                          std::int64_t h1, float* factors) {
   double sums[kNormHeadChunk];
-  for (std::int64_t h = h0; h < h1; ++h) sums[h - h0] = sum_of_squares(head_io(st, t, h), g.head_dim);
-  for (std::int64_t h = h0; h < h1; ++h) factors[h - h0] = rms_factor(sums[h - h0], g.head_dim, st.norm.eps);
+  for (std::int64_t h = h0; h < h1; ++h)
+    sums[h - h0] = sum_of_squares(head_io(st, t, h), g.head_dim);
+  for (std::int64_t h = h0; h < h1; ++h)
+    factors[h - h0] = rms_factor(sums[h - h0], g.head_dim, st.norm.eps);
 }
 
 // A block's cos/sin times the weights, zero-padded to whole vectors.
@@ -274,10 +279,10 @@ template <Layout L, bool kPrefetch, class Stream>
 inline void process_normalised_heads(const Geometry& g, const Stream& st, std::int64_t t,
                                      std::int64_t n, const float* c, const float* s,
                                      const float* c2, const float* s2) {
-  float factors[kNormHeadChunk];
-  for (std::int64_t h0 = 0; h0 < st.src.heads(); h0 += 16) {
+  float factors[kNormFactorBatch];
+  for (std::int64_t h0 = 0; h0 < st.src.heads(); h0 += kNormFactorBatch) {
     const std::int64_t h1 =
-        h0 + 16 < st.src.heads() ? h0 + 16 : st.src.heads();
+        h0 + kNormFactorBatch < st.src.heads() ? h0 + kNormFactorBatch : st.src.heads();
     norm_factors(g, st, t, h0, h1, factors);
     process_normalised<L, kPrefetch>(g, st, t, 0, n, c, s, c2, s2, h0, h1, factors);
   }
