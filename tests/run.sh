@@ -119,10 +119,13 @@ paths_line "gcc-cxx17"
 
 # The corpus replays are left to the fuzz stage, which runs every committed
 # input under the same sanitizers before it fuzzes; the examples (the engine,
-# the tools) run in stage 1 and are not built here, to keep CI short.
+# the tools) run in stage 1 and are not built here. -O0: optimised code is
+# tested in stage 1, and Clang compiles these units about 4x faster so
+# (kv_cache_test.cpp under ASan+UBSan: 147 s at -O1, 32 s at -O0); the
+# AArch64 stage builds at -O1 for the same reason (74 s at -O2, 42 s).
 # The C API's tests (C11) build with clang too: one sanitizer runtime.
 configure_and_build clang-cxx20-sanitizers -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+  -DCMAKE_CXX_STANDARD=20 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -DNDEBUG" \
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
   -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests clang-cxx20-sanitizers ""
@@ -139,7 +142,7 @@ paths_skipped=""
 paths_default=""
 cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
-  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_BUILD_EXAMPLES=OFF \
   -DROPEKIT_GTEST_SOURCE_DIR=/usr/src/googletest >/dev/null
 # shellcheck disable=SC2086
