@@ -5,18 +5,28 @@
 // time, and the blocked loops.
 
 // Blocked visit order for in-place streams: one column of pairs across all
-// heads at a time, cos/sin held in registers. Fastest in cache, where head
-// by head loses a quarter, and for half-split 16-bit storage. Calls
-// streaming from memory otherwise go head by head (sequential for the
-// prefetchers, cos/sin reloaded from L1): on Zen 1 at 16K tokens of
-// Llama-3-8B, float half-split 0.89 against 0.82 of the in-place pass,
-// interleaved half ~10% faster. FP8 and normalising streams always go head
-// by head.
+// heads at a time, cos/sin held in registers. Head by head instead is
+// sequential for the prefetchers, cos/sin reloaded from L1. In cache
+// (decode) blocked wins everywhere measured (Zen 1 and an Emerald Rapids
+// Xeon: head by head loses up to a quarter). Streaming from memory
+// (roofline_ratio, Llama-3-8B prefill 4096, one thread):
+// - AVX2 path, Zen 1 (16K tokens): head by head float half-split 0.89
+//   against 0.82 blocked, interleaved half ~10% faster head by head. On
+//   the Xeon the AVX2 path differs (3 runs each: float
+//   interleaved 0.99 head by head / 1.11 blocked, half interleaved 0.66 /
+//   0.72, float half-split 1.07 / 1.10); kept as measured on Zen 1.
+// - AVX-512 path, the same Xeon: interleaved float and bfloat16 go blocked
+//   (0.98 against 0.91 head by head, 1.03 / 0.97); half interleaved (0.76
+//   / 0.79) and float half-split (0.90 / 0.91) stay head by head.
+// FP8, out-of-place and normalising streams always go head by head.
 template <class Stream, bool kPrefetch, Layout L>
 constexpr bool head_major() {
   using S = source_t<Stream>;
   if constexpr (!Stream::in_place || Stream::normalises || is_fp8_v<S>) return true;
-  return kPrefetch && (sizeof(S) == 4 || L == Layout::interleaved);
+  if constexpr (!kPrefetch) return false;
+  if constexpr (ops::kF == 16 && L == Layout::interleaved)  // the AVX-512 path
+    return std::is_same_v<S, Eigen::half>;
+  return sizeof(S) == 4 || L == Layout::interleaved;
 }
 
 template <bool kPrefetch, class T>

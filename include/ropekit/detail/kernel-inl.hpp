@@ -416,12 +416,6 @@ inline dd dd_mul(dd a, dd b) {
   const double hi = p + e;
   return {hi, e - (hi - p)};
 }
-inline dd dd_pow(dd base, std::int64_t n) {  // n >= 1
-  dd result{1.0, 0.0};
-  for (; n > 0; n >>= 1, base = dd_mul(base, base))
-    if (n & 1) result = dd_mul(result, base);
-  return result;
-}
 inline void dd_mul_vectors(typename ops::vd a_hi, typename ops::vd a_lo, typename ops::vd b_hi,
                            typename ops::vd b_lo, typename ops::vd& hi, typename ops::vd& lo) {
   const typename ops::vd p = ops::mul_d(a_hi, b_hi);
@@ -433,38 +427,65 @@ inline void dd_mul_vectors(typename ops::vd a_hi, typename ops::vd a_lo, typenam
 
 struct kernel {
   // Quarter turns (head, tail) of ω_j · x^(-j/k) for j < pairs, from those
-  // of ω_j (q0): a decode step's dynamic-NTK table. r = x^(-1/k) from a
-  // double pow refined by one Newton step in double-double (y += y(1 -
-  // x y^k)/k: from 2^-52 to ~2^-104), then q0_j · r^j with r^j carried in
-  // double-double lanes: relative error ~j·2^-104, far below the long
-  // double definition's own 2^-64. Inputs are ω_j <= π, so every result is
-  // below 2 quarter turns and needs no reduction mod 4.
+  // of ω_j (q0): a decode step's dynamic-NTK table, k < pairs <= kPairBlock.
+  // y = x^(-1/k)
+  // from a double pow; its powers y^j in double-double lanes (two
+  // interleaved chains, so the serial part is short); then one Newton step
+  // for the root applied to every power at once: with δ = (1 - x·y^k)/k,
+  // r = y(1 + δ) and r^j = y^j (1 + jδ + j(j-1)/2 δ²) to O(j³δ³), δ ~
+  // 2^-52. Relative error ~j·2^-104, far below the long double definition's
+  // own 2^-64. Inputs are ω_j <= π, so every result is below 2 quarter turns
+  // and needs no reduction mod 4.
   static void geometric_quarters(const double* q0_head, const double* q0_tail,
                                  std::int64_t pairs, dd x, std::int64_t k, double* head,
                                  double* tail) {
     using vd = typename ops::vd;
-    dd y{std::pow(x.hi, -1.0 / static_cast<double>(k)), 0.0};
-    const dd residual = dd_mul(x, dd_pow(y, k));  // ~1
-    const double e = (1.0 - residual.hi) - residual.lo;
-    const double correction = y.hi * (e / static_cast<double>(k));
-    const double r_hi = y.hi + correction;
-    const dd r{r_hi, correction - (r_hi - y.hi)};
-    alignas(64) double lane_hi[ops::kD];
-    alignas(64) double lane_lo[ops::kD];
-    dd power{1.0, 0.0};
-    for (int i = 0; i < ops::kD; ++i, power = dd_mul(power, r)) {
-      lane_hi[i] = power.hi;
-      lane_lo[i] = power.lo;
+    constexpr int kD = ops::kD;
+    const double y = std::pow(x.hi, -1.0 / static_cast<double>(k));
+    alignas(64) double lane_hi[kD];
+    alignas(64) double lane_lo[kD];
+    dd lane[kD];
+    lane[0] = dd{1.0, 0.0};
+    if (kD > 1) lane[1] = dd{y, 0.0};
+    for (int i = 2; i < kD; ++i) lane[i] = dd_mul(lane[i / 2], lane[i - i / 2]);
+    for (int i = 0; i < kD; ++i) {
+      lane_hi[i] = lane[i].hi;
+      lane_lo[i] = lane[i].lo;
     }
-    const vd step_hi = ops::set1_d(power.hi), step_lo = ops::set1_d(power.lo);  // r^kD
-    vd r_pow_hi = ops::load_d(lane_hi), r_pow_lo = ops::load_d(lane_lo);
-    for (std::int64_t j = 0; j < pairs; j += ops::kD) {
+    const dd step = kD > 1 ? dd_mul(lane[kD / 2], lane[kD - kD / 2]) : dd{y, 0.0};  // y^kD
+    const dd step2 = dd_mul(step, step);
+    const vd step2_hi = ops::set1_d(step2.hi), step2_lo = ops::set1_d(step2.lo);
+    // y^j for j < pairs rounded up to 2·kD.
+    alignas(64) double power_hi[kPairBlock + 2 * kD];
+    alignas(64) double power_lo[kPairBlock + 2 * kD];
+    vd even_hi = ops::load_d(lane_hi), even_lo = ops::load_d(lane_lo), odd_hi, odd_lo;
+    dd_mul_vectors(even_hi, even_lo, ops::set1_d(step.hi), ops::set1_d(step.lo), odd_hi, odd_lo);
+    for (std::int64_t j = 0; j < pairs; j += 2 * kD) {
+      ops::store_d(power_hi + j, even_hi);
+      ops::store_d(power_lo + j, even_lo);
+      ops::store_d(power_hi + j + kD, odd_hi);
+      ops::store_d(power_lo + j + kD, odd_lo);
+      dd_mul_vectors(even_hi, even_lo, step2_hi, step2_lo, even_hi, even_lo);
+      dd_mul_vectors(odd_hi, odd_lo, step2_hi, step2_lo, odd_hi, odd_lo);
+    }
+    const dd residual = dd_mul(x, dd{power_hi[k], power_lo[k]});  // x·y^k ~ 1
+    const double delta = ((1.0 - residual.hi) - residual.lo) / static_cast<double>(k);
+    const vd d = ops::set1_d(delta), half_d2 = ops::set1_d(0.5 * delta * delta);
+    alignas(64) double lane_index[kD];
+    for (int i = 0; i < kD; ++i) lane_index[i] = static_cast<double>(i);
+    vd jv = ops::load_d(lane_index);
+    const vd lanes = ops::set1_d(static_cast<double>(kD)), one = ops::set1_d(1.0);
+    for (std::int64_t j = 0; j < pairs; j += kD, jv = ops::add_d(jv, lanes)) {
+      // (1 + c) y^j as a double-double, c = jδ + j(j-1)/2·δ² (|c| << 1).
+      const vd c = ops::fma_d(ops::mul_d(jv, ops::sub_d(jv, one)), half_d2, ops::mul_d(jv, d));
+      const vd p_hi = ops::load_d(power_hi + j);
+      const vd t = ops::fma_d(p_hi, c, ops::load_d(power_lo + j));
+      const vd r_hi = ops::add_d(p_hi, t);
+      const vd r_lo = ops::sub_d(t, ops::sub_d(r_hi, p_hi));
       vd q_hi, q_lo;
-      dd_mul_vectors(ops::load_d(q0_head + j), ops::load_d(q0_tail + j), r_pow_hi, r_pow_lo, q_hi,
-                     q_lo);
+      dd_mul_vectors(ops::load_d(q0_head + j), ops::load_d(q0_tail + j), r_hi, r_lo, q_hi, q_lo);
       ops::store_d(head + j, q_hi);
       ops::store_d(tail + j, q_lo);
-      dd_mul_vectors(r_pow_hi, r_pow_lo, step_hi, step_lo, r_pow_hi, r_pow_lo);
     }
   }
 
