@@ -5,8 +5,10 @@
 #      once per x86 kernel path (ROPEKIT_FORCE_ISA=scalar, avx2, avx512; a
 #      path this CPU lacks is reported as skipped);
 #   2. Clang, C++20, -Werror, -march=native (compile-time selection), under
-#      AddressSanitizer + UndefinedBehaviorSanitizer, best path and scalar
-#      (the tests and the C API; the examples run in 1);
+#      AddressSanitizer + UndefinedBehaviorSanitizer, the tests and the C API
+#      on the best path (the examples run in 1). The SIMD suites run every
+#      path this CPU has, scalar included, inside each test; a second run
+#      forced to scalar repeated that and took 74 s;
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
 #      input, FP8 conversions, K-shift, re-table, packed positions,
@@ -129,7 +131,6 @@ configure_and_build clang-cxx20-sanitizers -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_
   -DROPEKIT_NATIVE=ON -DROPEKIT_DYNAMIC_DISPATCH=OFF -DROPEKIT_SANITIZE=address,undefined \
   -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests clang-cxx20-sanitizers ""
-run_tests clang-cxx20-sanitizers scalar -L unit
 paths_line "clang-cxx20-sanitizers"
 
 kernel_suites="simd_test exact_angle_test property_test closed_form_test validation_test bad_input_test"
