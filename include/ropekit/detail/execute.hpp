@@ -195,9 +195,8 @@ void run_job(Isa isa, const Job<Streams...>& job, int threads) {
   }
 #pragma omp parallel for num_threads(n) schedule(static)
   for (int chunk = 0; chunk < n; ++chunk) {
-    std::tuple<Streams...> streams = job.streams;
-    std::apply([&](auto&... stream) { (head_part(stream, chunk, n), ...); }, streams);
-    const Job<Streams...> part{job.table, job.rows, job.scale, job.geometry, job.positions, streams};
+    Job<Streams...> part = job;
+    std::apply([&](auto&... stream) { (head_part(stream, chunk, n), ...); }, part.streams);
     run_range<L, Tag>(isa, part, 0, tokens);
   }
 #endif

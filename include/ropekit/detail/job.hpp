@@ -161,17 +161,15 @@ struct dd {
   double hi, lo;
 };
 
-// One validated call. Positions and streams are the caller's, referred to:
-// a decode call's fixed cost is of the order of its rotation, and copying
-// them (300 bytes for q and k) took a fifth of it.
+// One validated call.
 template <class... Streams>
 struct Job {
   AngleTable table;
   CosSinRows rows;  // used instead of the table when rows.cos is set
   RotationScale scale;
   Geometry geometry;
-  const Positions& positions;
-  const std::tuple<Streams...>& streams;
+  Positions positions;
+  std::tuple<Streams...> streams;
 };
 
 // Whether a job runs on a SIMD kernel on path `isa` (double storage always
