@@ -12,9 +12,9 @@
 // (roofline_ratio, Llama-3-8B prefill 4096, one thread):
 // - AVX2 path, Zen 1 (16K tokens): head by head float half-split 0.89
 //   against 0.82 blocked, interleaved half ~10% faster head by head. On
-//   the Xeon the AVX2 path differs (3 runs each: float
-//   interleaved 0.99 head by head / 1.11 blocked, half interleaved 0.66 /
-//   0.72, float half-split 1.07 / 1.10); kept as measured on Zen 1.
+//   the Xeon the AVX2 path prefers blocked (3 runs each, head by head /
+//   blocked: float interleaved 0.99 / 1.11, half interleaved 0.66 / 0.72,
+//   float half-split 1.07 / 1.10); kept as measured on Zen 1.
 // - AVX-512 path, the same Xeon: interleaved float and bfloat16 go blocked
 //   (0.98 against 0.91 head by head, 1.03 / 0.97); half interleaved (0.76
 //   / 0.79) and float half-split (0.90 / 0.91) stay head by head.

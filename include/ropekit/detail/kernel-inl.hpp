@@ -428,31 +428,31 @@ inline void dd_mul_vectors(typename ops::vd a_hi, typename ops::vd a_lo, typenam
 struct kernel {
   // Quarter turns (head, tail) of ω_j · x^(-j/k) for j < pairs, from those
   // of ω_j (q0): a decode step's dynamic-NTK table, k < pairs <= kPairBlock.
-  // y = x^(-1/k)
-  // from a double pow; its powers y^j in double-double lanes (two
-  // interleaved chains, so the serial part is short); then one Newton step
-  // for the root applied to every power at once: with δ = (1 - x·y^k)/k,
-  // r = y(1 + δ) and r^j = y^j (1 + jδ + j(j-1)/2 δ²) to O(j³δ³), δ ~
-  // 2^-52. Relative error ~j·2^-104, far below the long double definition's
-  // own 2^-64. Inputs are ω_j <= π, so every result is below 2 quarter turns
-  // and needs no reduction mod 4.
+  // y = x^(-1/k) from a double pow; its powers y^j in double-double lanes
+  // (two interleaved chains, so the serial part is short); then one Newton
+  // step for the root applied to every power at once: with δ = (1 -
+  // x·y^k)/k, r = y(1 + δ) and r^j = y^j (1 + jδ + j(j-1)/2 δ²) to
+  // O(j³δ³), δ ~ 2^-52. Relative error ~j·2^-104, far below the long double
+  // definition's own 2^-64. Inputs are ω_j <= π, so every result is below 2
+  // quarter turns and needs no reduction mod 4.
   static void geometric_quarters(const double* q0_head, const double* q0_tail,
                                  std::int64_t pairs, dd x, std::int64_t k, double* head,
                                  double* tail) {
     using vd = typename ops::vd;
     constexpr int kD = ops::kD;
+    static_assert(kD >= 2, "lane 1 holds y");
     const double y = std::pow(x.hi, -1.0 / static_cast<double>(k));
     alignas(64) double lane_hi[kD];
     alignas(64) double lane_lo[kD];
     dd lane[kD];
     lane[0] = dd{1.0, 0.0};
-    if (kD > 1) lane[1] = dd{y, 0.0};
+    lane[1] = dd{y, 0.0};
     for (int i = 2; i < kD; ++i) lane[i] = dd_mul(lane[i / 2], lane[i - i / 2]);
     for (int i = 0; i < kD; ++i) {
       lane_hi[i] = lane[i].hi;
       lane_lo[i] = lane[i].lo;
     }
-    const dd step = kD > 1 ? dd_mul(lane[kD / 2], lane[kD - kD / 2]) : dd{y, 0.0};  // y^kD
+    const dd step = dd_mul(lane[kD / 2], lane[kD - kD / 2]);  // y^kD
     const dd step2 = dd_mul(step, step);
     const vd step2_hi = ops::set1_d(step2.hi), step2_lo = ops::set1_d(step2.lo);
     // y^j for j < pairs rounded up to 2·kD.
