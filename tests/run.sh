@@ -12,8 +12,8 @@
 #   3. AArch64: cross-compiled with g++-aarch64-linux-gnu, the kernel suites
 #      (SIMD against scalar, exact angles, properties, closed forms, bad
 #      input, FP8 conversions, K-shift, re-table, packed positions,
-#      rotate-into, the KV-cache append and the
-#      kernel fuzzer's corpus) run on the NEON path under qemu-user. The
+#      rotate-into, the KV-cache append, the dynamic-NTK decode-step tables
+#      and the kernel fuzzer's corpus) run on the NEON path under qemu-user. The
 #      configuration and tooling suites have no architecture-specific code
 #      and run in 1 and 2;
 #   4. Fuzzing: Clang, libFuzzer under AddressSanitizer + UndefinedBehavior-
@@ -137,6 +137,7 @@ kernel_suites="simd_test exact_angle_test property_test closed_form_test validat
 kernel_suites="$kernel_suites fp8_test kernel_fuzzer rotated_slice_test proportional_test vision_2d_test"
 kernel_suites="$kernel_suites shift_test shift_simd_test retable_test packed_positions_test"
 kernel_suites="$kernel_suites rotate_into_test kv_cache_test kv_cache_bad_input_test qk_norm_simd_test"
+kernel_suites="$kernel_suites dynamic_ntk_test"
 stage "build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""
