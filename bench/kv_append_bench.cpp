@@ -171,12 +171,13 @@ void kv_append_case(benchmark::State& state, Phase phase) {
   state.counters["bytes_per_second"] = iterations * b.bytes() / seconds;
   state.counters["tokens/s"] = iterations * static_cast<double>(b.tokens) / seconds;
 
-  // Nine alternating rounds of the three, best of each.
+  // Alternating rounds of the three, best of each.
   double best_fused = 1e30, best_pass = 1e30, best_unfused = 1e30;
-  for (int round = 0; round < 9; ++round) {
-    best_pass = std::min(best_pass, seconds_per_call(pass, 0.004));
-    best_fused = std::min(best_fused, seconds_per_call(fused, 0.004));
-    best_unfused = std::min(best_unfused, seconds_per_call(unfused, 0.004));
+  const RatioRounds rounds = ratio_rounds();
+  for (int round = 0; round < rounds.rounds; ++round) {
+    best_pass = std::min(best_pass, seconds_per_call(pass, rounds.seconds));
+    best_fused = std::min(best_fused, seconds_per_call(fused, rounds.seconds));
+    best_unfused = std::min(best_unfused, seconds_per_call(unfused, rounds.seconds));
   }
   state.counters["roofline_ratio"] = best_pass / best_fused;
   state.counters["speedup_vs_unfused"] = best_unfused / best_fused;

@@ -74,9 +74,10 @@ struct Case {
 template <class Rotation, class Pass>
 double roofline_ratio(Rotation&& rotation, Pass&& pass) {
   double best_rotation = 1e30, best_pass = 1e30;
-  for (int round = 0; round < 9; ++round) {
-    best_pass = std::min(best_pass, seconds_per_call(pass, 0.004));
-    best_rotation = std::min(best_rotation, seconds_per_call(rotation, 0.004));
+  const RatioRounds rounds = ratio_rounds();
+  for (int round = 0; round < rounds.rounds; ++round) {
+    best_pass = std::min(best_pass, seconds_per_call(pass, rounds.seconds));
+    best_rotation = std::min(best_rotation, seconds_per_call(rotation, rounds.seconds));
   }
   return best_pass / best_rotation;
 }
@@ -529,6 +530,7 @@ int main(int argc, char** argv) {
   register_key_cases();
   register_norm_cases();
   register_kv_append_benchmarks();
+  ratio_rounds_from_arguments(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::vector<std::pair<std::string, std::string>> context;

@@ -111,8 +111,11 @@ paths_line() {
 $1: kernel paths run: ${run:-none}; skipped: ${skipped:-none}${unforced:+ (unforced: $unforced)}"
 }
 
+# The fuzz targets' corpus replays are left to the fuzz stage (every committed
+# input runs under the sanitizers before it fuzzes) and, for the kernel
+# fuzzer on NEON, to the AArch64 stage: 70 s of GCC compile time saved here.
 configure_and_build gcc-cxx17 -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
-  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests gcc-cxx17 ""
 for isa in scalar avx2 avx512; do
   run_tests gcc-cxx17 "$isa" -L unit
