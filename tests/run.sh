@@ -28,13 +28,28 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 sh "$root/cmake/install-deps.sh" cmake make g++ clang libclang-rt-14-dev libeigen3-dev \
   libgtest-dev googletest libbenchmark-dev nlohmann-json3-dev g++-aarch64-linux-gnu qemu-user \
-  pkgconf
+  pkgconf ninja-build
 jobs=$(nproc)
 started=$(date +%s)
 
 # Prints a stage's heading with the seconds since the script started.
 stage() {
   echo "=== ropekit: [$(($(date +%s) - started)) s] $*"
+}
+
+# Configures build directory $1 (further arguments to cmake) with Ninja.
+# Ninja schedules every target named on the command line at once; the
+# Makefile generator builds named targets one after another
+# (.NOTPARALLEL), which left the AArch64 stage (one unit per suite) on
+# one core: 315 s -> 168 s. A directory made by another generator is
+# started afresh.
+configure() {
+  dir=$1
+  shift
+  if [ -f "$dir/CMakeCache.txt" ] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$dir/CMakeCache.txt"; then
+    rm -rf "$dir"
+  fi
+  cmake -G Ninja -S "$root" -B "$dir" -DROPEKIT_WERROR=ON "$@" >/dev/null
 }
 
 # Per build: the kernel paths its suites ran on and those they skipped, taken
@@ -53,7 +68,7 @@ configure_and_build() {
   paths_skipped=""
   paths_default=""
   stage "build $name"
-  cmake -S "$root" -B "$root/build/test-$name" -DROPEKIT_WERROR=ON "$@" >/dev/null
+  configure "$root/build/test-$name" "$@"
   cmake --build "$root/build/test-$name" -j "$jobs"
 }
 
@@ -145,11 +160,11 @@ stage "build aarch64 (kernel suites)"
 paths_run=""
 paths_skipped=""
 paths_default=""
-cmake -S "$root" -B "$root/build/test-aarch64" -DROPEKIT_WERROR=ON \
+configure "$root/build/test-aarch64" \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
   -DROPEKIT_BUILD_BENCHMARKS=OFF -DROPEKIT_BUILD_EXAMPLES=OFF \
-  -DROPEKIT_GTEST_SOURCE_DIR=/usr/src/googletest >/dev/null
+  -DROPEKIT_GTEST_SOURCE_DIR=/usr/src/googletest
 # shellcheck disable=SC2086
 cmake --build "$root/build/test-aarch64" -j "$jobs" --target $kernel_suites
 run_tests aarch64 "" -R "$(echo $kernel_suites | tr ' ' '|')" -E "^c_api_"  # c_api_bad_input_test is not a kernel suite
@@ -192,9 +207,9 @@ finish_fuzzer() {
 fuzz_stage() {
   fuzz_seconds=${ROPEKIT_FUZZ_SECONDS:-60}
   stage "build fuzz (clang, libFuzzer, AddressSanitizer + UndefinedBehaviorSanitizer)"
-  cmake -S "$root" -B "$root/build/test-fuzz" -DROPEKIT_WERROR=ON -DCMAKE_CXX_COMPILER=clang++ \
+  configure "$root/build/test-fuzz" -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
-    -DROPEKIT_BUILD_FUZZERS=ON >/dev/null
+    -DROPEKIT_BUILD_FUZZERS=ON
   cmake --build "$root/build/test-fuzz" -j "$jobs"
   stage "fuzz kernel_fuzzer and config_fuzzer, ${fuzz_seconds}s each, at once"
   start_fuzzer kernel_fuzzer
@@ -207,10 +222,10 @@ fuzz_stage() {
 
 tsan_stage() {
   stage "build tsan (clang, ThreadSanitizer, the concurrency tests only)"
-  cmake -S "$root" -B "$root/build/test-tsan" -DROPEKIT_WERROR=ON -DCMAKE_C_COMPILER=clang \
+  configure "$root/build/test-tsan" -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
-    -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF >/dev/null
+    -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF
   cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test c_api_concurrency_test
   stage "test tsan (concurrency_test, c_api_concurrency_test under ThreadSanitizer)"
   test_binary="$root/build/test-tsan/tests/concurrency_test"
