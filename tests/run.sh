@@ -222,9 +222,11 @@ fuzz_stage() {
 
 tsan_stage() {
   stage "build tsan (clang, ThreadSanitizer, the concurrency tests only)"
+  # -O0: every access is instrumented as at -O1; the build takes half the
+  # time (about 100 s -> 50 s here) and the two tests ~5 s instead of ~2.
   configure "$root/build/test-tsan" -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" \
+    -DCMAKE_CXX_STANDARD=17 -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O0 -g -DNDEBUG" \
     -DROPEKIT_SANITIZE=thread -DROPEKIT_BUILD_EXAMPLES=OFF -DROPEKIT_BUILD_BENCHMARKS=OFF
   cmake --build "$root/build/test-tsan" -j "$jobs" --target concurrency_test c_api_concurrency_test
   stage "test tsan (concurrency_test, c_api_concurrency_test under ThreadSanitizer)"
