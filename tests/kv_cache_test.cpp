@@ -9,6 +9,8 @@
 //   computes itself (canaries everywhere else), and q equals apply_q;
 // - each SIMD path is within conversion_bound of the scalar reference on
 //   k's rotated channels and bit for bit equal everywhere else;
+// - a call too large for the cache (the streaming visit order) writes the
+//   bytes of the same tokens appended in cache-resident pieces;
 // - the duplicate check allocates nothing once warm.
 // Bad calls: kv_cache_bad_input_test.cpp.
 #include <gtest/gtest.h>
@@ -278,6 +280,67 @@ TEST(AppendKv, EveryPair) {
   for_each_conversion_type([&](auto s) {
     for_each_conversion_type([&](auto c) { check_pair<decltype(s), decltype(c)>(cases); });
   });
+}
+
+// Calls too large for the cache (q, k and v read, k and v written: just
+// over kCacheResidentBytes) take the streaming visit order, prefetching the
+// next token; on every path q and the cache hold the bytes of the same
+// tokens appended in cache-resident pieces of 8. The pairs and layouts are
+// ones EveryPair instantiates: every source and cache width, FP8 per head.
+template <class S, class C, Layout L>
+void expect_streaming_matches_pieces(Isa isa) {
+  SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<S>() + " -> cache " +
+               storage_name<C>() + " " + layout_name(L));
+  ScopedIsa scoped(isa);
+  constexpr std::int64_t q_heads = 4, kv_heads = 2, d = 128, page_size = 16;
+  const std::int64_t s_size = sizeof(S), c_size = sizeof(C);
+  const std::int64_t tokens =
+      streaming_tokens((q_heads + 2 * kv_heads) * d * s_size + 2 * kv_heads * d * c_size);
+  const std::int64_t pages = tokens / page_size + 2, slots_total = pages * page_size;
+  const Rope<scaling::Yarn, L> rope(RotaryDims(d), scaling::Yarn(4.0, 4096, 10000.0));
+  const std::vector<float> src_scales{0.021f, 0.05f, 0.017f, 0.03f}, cache_scales{0.013f, 0.03f};
+  const auto q0 = random_values<S>(static_cast<std::size_t>(tokens * q_heads * d), 51);
+  const auto k = random_values<S>(static_cast<std::size_t>(tokens * kv_heads * d), 52);
+  const auto v = random_values<S>(static_cast<std::size_t>(tokens * kv_heads * d), 53);
+  std::vector<std::int64_t> slot_ids(static_cast<std::size_t>(tokens));
+  for (std::int64_t t = 0; t < tokens; ++t)  // distinct, descending across pages
+    slot_ids[static_cast<std::size_t>(t)] = slots_total - 1 - t;
+  const Positions positions = Positions::starting_at(max_position + 1 - tokens);
+  const std::vector<C> blank(static_cast<std::size_t>(2 * slots_total * kv_heads * d), C(-7.0f));
+  auto q_whole = q0, q_pieces = q0;
+  auto cache_whole = blank, cache_pieces = blank;
+  const auto cache_of = [&](std::vector<C>& buffer) {
+    PagedKvCache<C> cache(buffer.data(), buffer.data() + buffer.size() / 2, pages, page_size,
+                          kv_heads, d, KvLayout::nhd);
+    if constexpr (is_fp8_v<C>)
+      cache = cache.with_head_scales(cache_scales.data(), cache_scales.data());
+    return cache;
+  };
+  const auto view_of = [&](auto& x, std::int64_t heads) {  // q writable, k and v const
+    auto view = token_major_view(x.data(), tokens, heads, d);
+    if constexpr (is_fp8_v<S>) view = view.with_head_scales(src_scales.data());
+    return view;
+  };
+  append_kv(rope, view_of(q_whole, q_heads), view_of(k, kv_heads), view_of(v, kv_heads),
+            cache_of(cache_whole), KvSlots::slot_mapping(slot_ids.data(), tokens), positions);
+  const auto qv = view_of(q_pieces, q_heads);
+  const auto kv = view_of(k, kv_heads), vv = view_of(v, kv_heads);
+  const auto cache = cache_of(cache_pieces);
+  for (std::int64_t t = 0; t < tokens; t += 8)
+    append_kv(rope, qv.token_range(t, 8), kv.token_range(t, 8), vv.token_range(t, 8), cache,
+              KvSlots::slot_mapping(slot_ids.data() + t, 8), positions.token_range(t, 8));
+  EXPECT_TRUE(bytes_equal(q_whole, q_pieces));
+  EXPECT_TRUE(bytes_equal(cache_whole, cache_pieces));
+  EXPECT_FALSE(bytes_equal(cache_whole, blank));
+}
+
+TEST(AppendKv, CallsThatStreamFromMemoryMatchSmallCalls) {
+  for (Isa isa : simd_paths()) {
+    expect_streaming_matches_pieces<float, Eigen::bfloat16, Layout::interleaved>(isa);
+    expect_streaming_matches_pieces<Eigen::bfloat16, float8_e4m3fn, Layout::half_split>(isa);
+    expect_streaming_matches_pieces<Eigen::half, Eigen::half, Layout::interleaved>(isa);
+    expect_streaming_matches_pieces<float8_e5m2, float, Layout::interleaved>(isa);
+  }
 }
 
 // Rope, AnyRope and the table form write the same bytes; a zero-token call

@@ -272,12 +272,13 @@ TEST(QkNormFp8, HeadScalesOnEveryPath) {
 template <class T>
 void expect_streaming_matches_pieces(Isa isa, Layout layout) {
   SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(layout));
-  constexpr std::int64_t tokens = 4096, q_heads = 4, k_heads = 2, d = 90;
+  constexpr std::int64_t q_heads = 4, k_heads = 2, d = 90;
+  const std::int64_t tokens = streaming_tokens((q_heads + k_heads) * d * std::int64_t{sizeof(T)});
   const RotaryDims dims(d, 84);
   const auto wq = norm_weights(d, NormWeight::multiply, 35), wk = norm_weights(d, NormWeight::multiply, 36);
   const QkNorm norm{wq, wk, kEps, NormWeight::multiply};
   const auto q0 = norm_input<T>(tokens, q_heads, d, 37), k0 = norm_input<T>(tokens, k_heads, d, 38);
-  const Positions positions = Positions::starting_at(2147479000);
+  const Positions positions = Positions::starting_at(max_position + 1 - tokens);  // up to the last
   const AnyRope rope(dims, layout, s::Linear(4.0, 500000.0));
   ScopedIsa scoped(isa);
   auto q = q0, k = k0;

@@ -9,6 +9,8 @@
 //   but dst's heads;
 // - each SIMD path is within conversion_bound of the scalar reference on
 //   rotated channels and bit for bit equal on everything else;
+// - a call too large for the cache (the streaming visit order) writes the
+//   bytes of the same call made in cache-resident pieces;
 // - convert equals the conversion definitions (fp8.hpp) element by element.
 #include <gtest/gtest.h>
 
@@ -150,6 +152,47 @@ void check_every_pair() {
 
 TEST(RotateInto, EveryPairHalfSplit) { check_every_pair<Layout::half_split>(); }
 TEST(RotateInto, EveryPairInterleaved) { check_every_pair<Layout::interleaved>(); }
+
+// Calls too large for the cache (source read plus destination written just
+// over kCacheResidentBytes) take the streaming visit order, head by head
+// with prefetches of the next token; on every path they write the bytes of
+// the same call made in cache-resident pieces of 8 tokens. The pairs reuse
+// kernels EveryPair instantiates: FP8 on each side, every width.
+template <class S, class D, Layout L>
+void expect_streaming_matches_pieces(Isa isa) {
+  SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<S>() + " -> " + storage_name<D>() +
+               " " + layout_name(L));
+  ScopedIsa scoped(isa);
+  const Shape& shape = kShapes[1];  // 42 pairs = 32 + 8 + 2, 6 channels copied, strided
+  const std::int64_t tokens = streaming_tokens(shape.heads * shape.head_dim *
+                                               std::int64_t{sizeof(S) + sizeof(D)});
+  const RotaryDims dims(shape.head_dim, shape.rotary_dim);
+  const Rope<scaling::Yarn, L> rope(dims, scaling::Yarn(4.0, 4096, 10000.0));
+  const Grid gs = Grid::make(shape.src, tokens, shape.heads, shape.head_dim);
+  const Grid gd = Grid::make(shape.dst, tokens, shape.heads, shape.head_dim);
+  const auto ss = scales_for<S>(src_scales(shape.heads, true));
+  const auto ds = scales_for<D>(dst_scales(shape.heads, true));
+  const auto src = filled<S>(gs, 41, ss);
+  const Positions positions = Positions::starting_at(max_position + 1 - tokens);
+  auto whole = canaries<D>(gd), pieces = whole;
+  const auto source = scaled(gs.view<const S>(src), ss, true);
+  rotate_into<L>(rope.table(), dims, source, scaled(gd.view<D>(whole), ds, true), positions);
+  const auto out = scaled(gd.view<D>(pieces), ds, true);
+  for (std::int64_t t = 0; t < tokens; t += 8)
+    rotate_into<L>(rope.table(), dims, source.token_range(t, 8), out.token_range(t, 8),
+                   positions.token_range(t, 8));
+  EXPECT_TRUE(bytes_equal(whole, pieces));
+  EXPECT_FALSE(bytes_equal(whole, canaries<D>(gd)));
+}
+
+TEST(RotateInto, CallsThatStreamFromMemoryMatchSmallCalls) {
+  for (Isa isa : simd_paths()) {
+    expect_streaming_matches_pieces<float, Eigen::bfloat16, Layout::half_split>(isa);
+    expect_streaming_matches_pieces<Eigen::bfloat16, float8_e4m3fn, Layout::interleaved>(isa);
+    expect_streaming_matches_pieces<float8_e5m2, Eigen::half, Layout::half_split>(isa);
+    expect_streaming_matches_pieces<Eigen::half, float, Layout::interleaved>(isa);
+  }
+}
 
 // float -> float out of place is the in-place rotation of a copy, bit for
 // bit, on every path (no conversion step at all); double likewise on the

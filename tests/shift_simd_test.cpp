@@ -234,15 +234,16 @@ TEST_F(ShiftSimd, EveryHeadCountAndPlacement) {
         });
 }
 
-// Calls over 4 MiB take the streaming visit order with prefetches; they
-// must give the bytes of the same call made in pieces of 8 tokens, which
-// stay in cache and are compared with the scalar path above.
+// Calls too large for the cache (just over kCacheResidentBytes here) take
+// the streaming visit order with prefetches; they must give the bytes of
+// the same call made in pieces of 8 tokens, which stay in cache and are
+// compared with the scalar path above.
 template <class T, Layout L>
 void expect_streaming_matches_pieces(Isa isa) {
   SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(L));
   const ScopedIsa scoped(isa);
   constexpr std::int64_t heads = 8, d = 128;
-  const std::int64_t tokens = (4 << 20) / (heads * d * static_cast<std::int64_t>(sizeof(T))) + 8;
+  const std::int64_t tokens = streaming_tokens(heads * d * static_cast<std::int64_t>(sizeof(T)));
   const Operations<L> ops(RotaryDims(d), tokens);
   const auto input = random_values<T>(static_cast<std::size_t>(tokens * heads * d), 23);
   const auto view = [&](std::vector<T>& x) {

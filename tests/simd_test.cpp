@@ -291,11 +291,13 @@ TEST_F(SimdPaths, RangesAndParallelMatchOneCall) {
 template <class T, Layout L>
 void expect_streaming_matches_pieces(Isa isa) {
   SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(L));
-  constexpr std::int64_t tokens = 4096, q_heads = 4, k_heads = 2, head_dim = 90;
+  constexpr std::int64_t q_heads = 4, k_heads = 2, head_dim = 90;
+  const std::int64_t tokens =
+      streaming_tokens((q_heads + k_heads) * head_dim * std::int64_t{sizeof(T)});
   Rope<scaling::Linear, L> rope(RotaryDims(head_dim, 84), scaling::Linear(4.0, 500000.0));
   const auto q0 = random_values<T>(tokens * q_heads * head_dim, 8);
   const auto k0 = random_values<T>(tokens * k_heads * head_dim, 9);
-  const Positions positions = Positions::starting_at(2147479000);
+  const Positions positions = Positions::starting_at(max_position + 1 - tokens);  // up to the last
   auto q = q0, k = k0;
   {
     ScopedIsa scoped(isa);
@@ -325,10 +327,12 @@ TEST_F(SimdPaths, CallsThatStreamFromMemoryMatchSmallCalls) {
 template <class T, Layout L>
 void expect_cached_streaming_matches_on_the_fly(Isa isa) {
   SCOPED_TRACE(std::string(isa_name(isa)) + " " + storage_name<T>() + " " + layout_name(L));
-  constexpr std::int64_t tokens = 4096, q_heads = 4, k_heads = 2, head_dim = 90;
+  constexpr std::int64_t q_heads = 4, k_heads = 2, head_dim = 90;
+  const std::int64_t tokens =
+      streaming_tokens((q_heads + k_heads) * head_dim * std::int64_t{sizeof(T)});
   ScopedIsa scoped(isa);
   Rope<scaling::Linear, L> rope(RotaryDims(head_dim, 84), scaling::Linear(4.0, 500000.0));
-  const CosSinCache cache(rope.table(), 5200);
+  const CosSinCache cache(rope.table(), 1000 + tokens);
   auto q = random_values<T>(tokens * q_heads * head_dim, 10);
   auto k = random_values<T>(tokens * k_heads * head_dim, 11);
   auto q_cached = q, k_cached = k;

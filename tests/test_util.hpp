@@ -88,6 +88,14 @@ inline std::vector<ropekit::Isa> simd_paths() {
   return paths;
 }
 
+/// A token count, a multiple of 8, whose call moves just over the bytes
+/// that take the in-cache visit order (ropekit::detail::kCacheResidentBytes,
+/// 4 MiB unless the build sets ROPEKIT_CACHE_RESIDENT_BYTES): such a call
+/// streams from memory and prefetches, and its pieces of 8 tokens do not.
+inline std::int64_t streaming_tokens(std::int64_t bytes_per_token) {
+  return (ropekit::detail::kCacheResidentBytes / bytes_per_token / 8 + 1) * 8;
+}
+
 /// How the heads of a SIMD-vs-scalar test sit in memory.
 enum class Placement { contiguous, unaligned, padded_strides, head_major };
 

@@ -156,6 +156,36 @@ void head_part(Stream& st, std::int64_t part, std::int64_t parts) {
   if constexpr (!Stream::in_place) st.dst = st.dst.head_range(begin, count);
 }
 
+// Calls that move more bytes than this (every stream's source read, plus
+// its destination when out of place) cannot stay in cache: they take the
+// streaming visit order and prefetch the next token (kernel-inl.hpp). A
+// build may set ROPEKIT_CACHE_RESIDENT_BYTES, the same in every unit; the
+// sanitizer and qemu test builds lower it so that their streaming cases
+// stay small. Both orders give the same bits (the tests compare them).
+#ifdef ROPEKIT_CACHE_RESIDENT_BYTES
+inline constexpr std::int64_t kCacheResidentBytes = ROPEKIT_CACHE_RESIDENT_BYTES;
+#else
+inline constexpr std::int64_t kCacheResidentBytes = std::int64_t{4} << 20;
+#endif
+static_assert(kCacheResidentBytes > 0, "ROPEKIT_CACHE_RESIDENT_BYTES must be positive");
+
+template <class... Streams>
+inline bool streams_from_memory(std::int64_t tokens, const std::tuple<Streams...>& streams) {
+  std::int64_t bytes = 0;
+  std::apply(
+      [&](const auto&... stream) {
+        const auto add = [&](const auto& st) {
+          using St = std::decay_t<decltype(st)>;
+          const std::size_t element = sizeof(typename St::source_value) +
+                                      (St::in_place ? 0 : sizeof(typename St::destination_value));
+          bytes += tokens * st.src.heads() * st.src.head_dim() * static_cast<std::int64_t>(element);
+        };
+        (add(stream), ...);
+      },
+      streams);
+  return tokens > 1 && bytes > kCacheResidentBytes;
+}
+
 // A double-double: hi + lo, |lo| <= ulp(hi) / 2.
 struct dd {
   double hi, lo;

@@ -57,24 +57,6 @@ using source_t = typename Stream::source_value;
 template <class Stream>
 using destination_t = typename Stream::destination_value;
 
-template <class... Streams>
-inline bool streams_from_memory(std::int64_t tokens, const std::tuple<Streams...>& streams) {
-  constexpr std::int64_t kCacheResidentBytes = std::int64_t{4} << 20;
-  std::int64_t bytes = 0;
-  std::apply(
-      [&](const auto&... stream) {
-        const auto add = [&](const auto& st) {
-          using St = std::decay_t<decltype(st)>;
-          bytes += tokens * st.src.heads() * st.src.head_dim() *
-                   static_cast<std::int64_t>(sizeof(source_t<St>) +
-                                             (St::in_place ? 0 : sizeof(destination_t<St>)));
-        };
-        (add(stream), ...);
-      },
-      streams);
-  return tokens > 1 && bytes > kCacheResidentBytes;
-}
-
 // Tails shorter than a vector. With native masks (AVX-512), and when neither
 // side is float (16-bit and FP8 partial moves are a few integer loads and
 // stores), they take the vector path. Other tails go element by element with
