@@ -214,8 +214,7 @@ void execute_streams(const Source& source, const RotaryDims& dims, const Positio
                                                 streams, names, std::index_sequence_for<Streams...>{}, kind);
   source.check(largest);
   const Isa isa = Tag::resolve();
-  Job<Streams...> job{AngleTable{}, CosSinRows{}, RotationScale{1.0, 1.0}, Geometry{},
-                      positions, streams};
+  Job<Streams...> job(positions, streams);
   const auto& angles = source.template bind<Tag>(largest, job, isa);  // keeps a built table alive
   (void)angles;
   job.geometry = call_geometry<L>(dims, job.rows.cos != nullptr ? job.rows.shape : job.table.shape);
