@@ -55,7 +55,7 @@ using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
 
 // The RMSNorm pass on the path ropekit calls take now.
 template <class T>
-void rms_norm_pass(std::vector<T>& x, std::int64_t d, const float* weight, float eps) {
+void rms_norm_pass(LineVector<T>& x, std::int64_t d, const float* weight, float eps) {
   [[maybe_unused]] const auto rows = static_cast<std::int64_t>(x.size()) / d;
   switch (ropekit::active_isa()) {
 #if ROPEKIT_COMPILE_AVX512

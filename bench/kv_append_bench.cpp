@@ -86,7 +86,7 @@ struct KvBuffers {
   }
   // The case's slots of one cache as a view (regular: one slot every
   // slot_step rows), for the unfused sequence's convert calls.
-  ropekit::HeadView<C> slot_view(std::vector<C>& cache_buffer) {
+  ropekit::HeadView<C> slot_view(LineVector<C>& cache_buffer) {
     ropekit::HeadView<C> view(cache_buffer.data() + first_row * kRow, tokens, kKvHeads, kDim,
                               slot_step * kRow, kDim);
     if constexpr (ropekit::is_fp8_v<C>)
@@ -110,8 +110,8 @@ struct KvBuffers {
   }
 
   std::int64_t tokens, first_row, slot_step, pages;
-  std::vector<S> q, k, v, k_copy;
-  std::vector<C> k_cache, v_cache;
+  LineVector<S> q, k, v, k_copy;
+  LineVector<C> k_cache, v_cache;
   std::vector<std::int64_t> slots;
 };
 
