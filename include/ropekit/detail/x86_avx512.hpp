@@ -81,8 +81,14 @@ struct ops : fp8_ops {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
   }
   // Round to nearest even, NaN to a quiet NaN of the same sign (as Eigen).
+  // The lanes' high halves gathered by one word permute (a shift then
+  // vpmovdw took three micro-ops, two of them on the shuffle port).
   static __m256i to_bfloat16(vf v) {
-    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(bfloat16_in_high_half(v), 16));
+    const __m512i high_words = _mm512_setr_epi32(0x30001, 0x70005, 0xB0009, 0xF000D, 0x130011,
+                                                 0x170015, 0x1B0019, 0x1F001D, 0, 0, 0, 0, 0, 0,
+                                                 0, 0);
+    return _mm512_castsi512_si256(
+        _mm512_permutexvar_epi16(high_words, bfloat16_in_high_half(v)));
   }
   // Each lane rounded to bfloat16 in its high 16 bits (low 16 bits: garbage).
   static __m512i bfloat16_in_high_half(vf v) {
