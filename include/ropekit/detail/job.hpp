@@ -198,7 +198,7 @@ struct dd {
 template <class... Streams>
 struct Job {
   Job(const Positions& positions_, const std::tuple<Streams...>& streams_)
-      : table(), rows(), scale{1.0, 1.0}, geometry(), positions(positions_), streams(streams_) {}
+      : table{}, rows{}, scale{1.0, 1.0}, geometry{}, positions(positions_), streams(streams_) {}
   AngleTable table;
   CosSinRows rows;  // used instead of the table when rows.cos is set
   RotationScale scale;
