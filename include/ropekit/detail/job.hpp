@@ -195,6 +195,8 @@ struct dd {
 // construction. Member by member: GCC value-initialised the aggregate form
 // with one `rep stos` over all 472 bytes, positions and streams included,
 // then copied those over it (a stall on every call; 6% of a decode step).
+// Braces, not parentheses: `table()` called AngleTable's implicit
+// constructor, which GCC emitted with the unit's ISA (tests/odr).
 template <class... Streams>
 struct Job {
   Job(const Positions& positions_, const std::tuple<Streams...>& streams_)
