@@ -278,7 +278,7 @@ void expect_streaming_matches_pieces(Isa isa, Layout layout) {
   const auto wq = norm_weights(d, NormWeight::multiply, 35), wk = norm_weights(d, NormWeight::multiply, 36);
   const QkNorm norm{wq, wk, kEps, NormWeight::multiply};
   const auto q0 = norm_input<T>(tokens, q_heads, d, 37), k0 = norm_input<T>(tokens, k_heads, d, 38);
-  const Positions positions = Positions::starting_at(max_position + 1 - tokens);  // up to the last
+  const Positions positions = Positions::starting_at(max_position + 1 - tokens);  // last: max_position
   const AnyRope rope(dims, layout, s::Linear(4.0, 500000.0));
   ScopedIsa scoped(isa);
   auto q = q0, k = k0;

@@ -297,7 +297,7 @@ void expect_streaming_matches_pieces(Isa isa) {
   Rope<scaling::Linear, L> rope(RotaryDims(head_dim, 84), scaling::Linear(4.0, 500000.0));
   const auto q0 = random_values<T>(tokens * q_heads * head_dim, 8);
   const auto k0 = random_values<T>(tokens * k_heads * head_dim, 9);
-  const Positions positions = Positions::starting_at(max_position + 1 - tokens);  // up to the last
+  const Positions positions = Positions::starting_at(max_position + 1 - tokens);  // last: max_position
   auto q = q0, k = k0;
   {
     ScopedIsa scoped(isa);
