@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "simd_bounds.hpp"
@@ -351,6 +352,37 @@ TEST_F(SimdPaths, CachedCallsThatStreamFromMemoryMatchOnTheFly) {
     expect_cached_streaming_matches_on_the_fly<float, Layout::interleaved>(isa);
     expect_cached_streaming_matches_on_the_fly<Eigen::bfloat16, Layout::interleaved>(isa);
   }
+}
+
+// The premise of every "CallsThatStreamFromMemory" case: streaming_tokens()
+// gives a call that takes the streaming order, and its pieces of 8 tokens
+// (and a call of one token, however large) do not. In place a stream counts
+// its source; out of place its source and its destination.
+TEST(StreamingThreshold, StreamingTokensStreamAndTheirPiecesDoNot) {
+  std::vector<float> q(4 * 128), k(2 * 128);
+  std::vector<Eigen::bfloat16> out(2 * 128);
+  using InPlace = detail::Stream<HeadView<float>, detail::InPlace>;
+  using OutOfPlace = detail::Stream<HeadView<const float>, HeadView<Eigen::bfloat16>>;
+  const auto in_place = std::make_tuple(
+      InPlace{token_major_view(q.data(), 1, 4, 128), detail::InPlace{}, detail::NormSpec{}},
+      InPlace{token_major_view(k.data(), 1, 2, 128), detail::InPlace{}, detail::NormSpec{}});
+  const auto out_of_place = std::make_tuple(
+      OutOfPlace{token_major_view(static_cast<const float*>(k.data()), 1, 2, 128),
+                 token_major_view(out.data(), 1, 2, 128), detail::NormSpec{}});
+  const std::int64_t in_place_tokens = streaming_tokens(6 * 128 * 4);
+  const std::int64_t out_of_place_tokens = streaming_tokens(2 * 128 * (4 + 2));
+  EXPECT_TRUE(detail::streams_from_memory(in_place_tokens, in_place));
+  EXPECT_FALSE(detail::streams_from_memory(8, in_place));
+  EXPECT_FALSE(detail::streams_from_memory(in_place_tokens - 8, in_place));
+  EXPECT_TRUE(detail::streams_from_memory(out_of_place_tokens, out_of_place));
+  EXPECT_FALSE(detail::streams_from_memory(out_of_place_tokens - 8, out_of_place));
+  // One token larger than the threshold stays head by head in cache.
+  const std::int64_t wide_heads = detail::kCacheResidentBytes / (128 * 4) + 1;
+  std::vector<float> wide(static_cast<std::size_t>(wide_heads * 128));
+  const auto one_wide_token = std::make_tuple(InPlace{
+      token_major_view(wide.data(), 1, wide_heads, 128), detail::InPlace{}, detail::NormSpec{}});
+  EXPECT_FALSE(detail::streams_from_memory(1, one_wide_token));
+  EXPECT_TRUE(detail::streams_from_memory(2, one_wide_token));
 }
 
 TEST(Dispatch, ForcingAnUnavailablePathThrowsBeforeWriting) {
