@@ -157,40 +157,45 @@ inline void ratio_rounds_from_arguments(int argc, char** argv) {
 ROPEKIT_TARGET_PUSH_AVX2
 namespace avx2 {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx2::ops;
-template <class S, class D>
-void scale_into(const S* src, D* dst, std::int64_t n, float one) {
-  const ops::vf s = ops::set1(one);
-  std::int64_t i = 0;
-  for (; i + ops::kF <= n; i += ops::kF) ops::store(dst + i, ops::mul(ops::load(src + i), s));
-  if (i < n) ops::store_partial(dst + i, ops::mul(ops::load_partial(src + i, static_cast<int>(n - i)), s),
-                                static_cast<int>(n - i));
-}
+using ropekit::detail::ROPEKIT_TU_NAMESPACE::avx2::store_pair;
+#include "scale_pass-inl.hpp"
 }  // namespace avx2
 ROPEKIT_TARGET_POP
 #endif
 
-#if ROPEKIT_COMPILE_AVX512
-ROPEKIT_TARGET_PUSH_AVX512
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
+#if ROPEKIT_COMPILE_AVX512
+ROPEKIT_TARGET_PUSH_AVX512
 namespace avx512 {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512::ops;
-template <class S, class D>
-void scale_into(const S* src, D* dst, std::int64_t n, float one) {
-  const ops::vf s = ops::set1(one);
-  std::int64_t i = 0;
-  for (; i + ops::kF <= n; i += ops::kF) ops::store(dst + i, ops::mul(ops::load(src + i), s));
-  if (i < n) ops::store_partial(dst + i, ops::mul(ops::load_partial(src + i, static_cast<int>(n - i)), s),
-                                static_cast<int>(n - i));
-}
+using ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512::store_pair;
+#include "scale_pass-inl.hpp"
 }  // namespace avx512
+ROPEKIT_TARGET_POP
+#endif
+#if ROPEKIT_COMPILE_AVX512_BF16
+ROPEKIT_TARGET_PUSH_AVX512_BF16
+namespace avx512_bf16 {
+using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512_bf16::ops;
+using ropekit::detail::ROPEKIT_TU_NAMESPACE::avx512_bf16::store_pair;
+#include "scale_pass-inl.hpp"
+}  // namespace avx512_bf16
+ROPEKIT_TARGET_POP
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-ROPEKIT_TARGET_POP
+
+#if ROPEKIT_COMPILE_NEON
+namespace neon {
+using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
+using ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::store_pair;
+#include "scale_pass-inl.hpp"
+}  // namespace neon
 #endif
 
 // dst[i] = D(src[i] * one) (dst may be src) on the path ropekit's calls
@@ -198,6 +203,9 @@ ROPEKIT_TARGET_POP
 template <class S, class D>
 void scale_into(const S* src, D* dst, std::int64_t n, float one) {
   switch (ropekit::active_isa()) {
+#if ROPEKIT_COMPILE_AVX512_BF16
+    case ropekit::Isa::avx512_bf16: return avx512_bf16::scale_into(src, dst, n, one);
+#endif
 #if ROPEKIT_COMPILE_AVX512
     case ropekit::Isa::avx512: return avx512::scale_into(src, dst, n, one);
 #endif
@@ -205,13 +213,7 @@ void scale_into(const S* src, D* dst, std::int64_t n, float one) {
     case ropekit::Isa::avx2: return avx2::scale_into(src, dst, n, one);
 #endif
 #if ROPEKIT_COMPILE_NEON
-    case ropekit::Isa::neon: {
-      using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
-      std::int64_t i = 0;
-      for (; i + ops::kF <= n; i += ops::kF) ops::store(dst + i, ops::mul(ops::load(src + i), ops::set1(one)));
-      for (; i < n; ++i) dst[i] = D(static_cast<float>(src[i]) * one);
-      return;
-    }
+    case ropekit::Isa::neon: return neon::scale_into(src, dst, n, one);
 #endif
     default:
       for (std::int64_t i = 0; i < n; ++i) dst[i] = D(static_cast<float>(src[i]) * one);

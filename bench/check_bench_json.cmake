@@ -30,7 +30,7 @@ foreach(key cpu_model cpu_isa_features compiler build_flags ropekit_dispatch rop
   endif()
 endforeach()
 string(JSON isa GET "${json}" context ropekit_isa)
-if(NOT isa MATCHES "^(scalar|avx2|avx512|neon)$")
+if(NOT isa MATCHES "^(scalar|avx2|avx512|avx512_bf16|neon)$")
   message(FATAL_ERROR "context ropekit_isa = '${isa}': not a kernel path")
 endif()
 

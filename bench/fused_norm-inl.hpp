@@ -45,6 +45,15 @@ using ops = bench::avx512::ops;
 ROPEKIT_TARGET_POP
 #endif
 
+#if ROPEKIT_COMPILE_AVX512_BF16
+ROPEKIT_TARGET_PUSH_AVX512_BF16
+namespace norm_avx512_bf16 {
+using ops = bench::avx512_bf16::ops;
+#include "norm_pass-inl.hpp"
+}  // namespace norm_avx512_bf16
+ROPEKIT_TARGET_POP
+#endif
+
 #if ROPEKIT_COMPILE_NEON
 namespace norm_neon {
 using ops = ropekit::detail::ROPEKIT_TU_NAMESPACE::neon::ops;
@@ -58,6 +67,9 @@ template <class T>
 void rms_norm_pass(LineVector<T>& x, std::int64_t d, const float* weight, float eps) {
   [[maybe_unused]] const auto rows = static_cast<std::int64_t>(x.size()) / d;
   switch (ropekit::active_isa()) {
+#if ROPEKIT_COMPILE_AVX512_BF16
+    case ropekit::Isa::avx512_bf16: return norm_avx512_bf16::rms_norm_rows(x.data(), rows, d, weight, eps);
+#endif
 #if ROPEKIT_COMPILE_AVX512
     case ropekit::Isa::avx512: return norm_avx512::rms_norm_rows(x.data(), rows, d, weight, eps);
 #endif

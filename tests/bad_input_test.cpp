@@ -67,7 +67,7 @@ using BadCall = ropekit_test::BadCall<Canvas>;
 // A path this binary cannot run (neon on x86, an x86 path elsewhere).
 Isa unavailable_isa() {
   const auto usable = available_isas();
-  for (Isa isa : {Isa::neon, Isa::avx512, Isa::avx2})
+  for (Isa isa : {Isa::neon, Isa::avx512_bf16, Isa::avx512, Isa::avx2})
     if (std::find(usable.begin(), usable.end(), isa) == usable.end()) return isa;
   return Isa::scalar;  // every path runs here: the row then fails, visibly
 }

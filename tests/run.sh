@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Builds everything and runs every test. .ci/run calls exactly this script.
 #   1. GCC, C++17, -Werror, runtime dispatch: all tests, then the unit suites
-#      once per x86 kernel path (ROPEKIT_FORCE_ISA=scalar, avx2, avx512; a
-#      path this CPU lacks is reported as skipped);
+#      once per x86 kernel path (ROPEKIT_FORCE_ISA=scalar, avx2, avx512,
+#      avx512_bf16; a path this CPU lacks is reported as skipped);
 #   2. Clang, C++20, -Werror, -march=native (compile-time selection), under
 #      AddressSanitizer + UndefinedBehaviorSanitizer, the tests and the C API
 #      on the best path (the examples run in 1). The SIMD suites run every
@@ -81,8 +81,8 @@ run_tests() {
   rm -f "$log"
   ROPEKIT_FORCE_ISA=$isa ctest --test-dir "$root/build/test-$name" --output-on-failure -j "$jobs" \
     --output-junit "$log" "$@"
-  ran=$(grep -o 'ropekit: kernel path [a-z0-9]*' "$log" | sed 's/.* //' | sort -u | tr '\n' ' ')
-  skipped=$(grep -o 'ROPEKIT_FORCE_ISA=[a-z0-9]* cannot run' "$log" | sed 's/.*=//; s/ .*//' |
+  ran=$(grep -o 'ropekit: kernel path [a-z0-9_]*' "$log" | sed 's/.* //' | sort -u | tr '\n' ' ')
+  skipped=$(grep -o 'ROPEKIT_FORCE_ISA=[a-z0-9_]* cannot run' "$log" | sed 's/.*=//; s/ .*//' |
     sort -u | tr '\n' ' ')
   # Exactly one outcome per run: every suite on one path, or every suite skipped.
   case "$ran$skipped" in
@@ -95,7 +95,7 @@ run_tests() {
   fi
   # A forced run selects only suites built on test_main: each must report.
   suites=$(grep -c '<testcase ' "$log")
-  reports=$(grep -c -e 'ropekit: kernel path ' -e 'ROPEKIT_FORCE_ISA=[a-z0-9]* cannot run' "$log")
+  reports=$(grep -c -e 'ropekit: kernel path ' -e 'ROPEKIT_FORCE_ISA=[a-z0-9_]* cannot run' "$log")
   if [ -n "$isa" ] && [ "$reports" != "$suites" ]; then
     echo "ropekit: $name: $suites suites ran with ROPEKIT_FORCE_ISA=$isa, $reports reported a path" >&2
     exit 1
@@ -114,7 +114,7 @@ run_tests() {
 paths_line() {
   ordered() {
     out=""
-    for p in scalar neon avx2 avx512; do
+    for p in scalar neon avx2 avx512 avx512_bf16; do
       case " $1 " in *" $p "*) out="$out $p" ;; esac
     done
     echo "${out# }"
@@ -132,7 +132,7 @@ $1: kernel paths run: ${run:-none}; skipped: ${skipped:-none}${unforced:+ (unfor
 configure_and_build gcc-cxx17 -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_STANDARD=17 \
   -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DROPEKIT_FUZZ_REPLAY=OFF
 run_tests gcc-cxx17 ""
-for isa in scalar avx2 avx512; do
+for isa in scalar avx2 avx512 avx512_bf16; do
   run_tests gcc-cxx17 "$isa" -L unit
 done
 paths_line "gcc-cxx17"

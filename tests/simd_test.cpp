@@ -5,9 +5,11 @@
 // the bounds of simd_bounds.hpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -385,9 +387,85 @@ TEST(StreamingThreshold, StreamingTokensStreamAndTheirPiecesDoNot) {
   EXPECT_TRUE(detail::streams_from_memory(2, one_wide_token));
 }
 
+// The avx512_bf16 path rounds bfloat16 with AVX512_BF16's instruction and
+// hands every vector holding a NaN or a subnormal to the exact conversion:
+// whatever it writes must be the avx512 path's bits. NaNs with payloads
+// (quiet and signalling, both signs) and subnormals sit at every lane
+// position of the even tokens (odd tokens are all ordinary): in-place
+// rotation in both layouts (cache-resident and streaming calls, a partial
+// rotary slice with tails and copied channels), rotate_into from float,
+// conversion from float (a signalling NaN reaches the store unchanged) and
+// QK-norm (a NaN makes its whole head NaN).
+template <class T>
+std::vector<T> with_unusual_values(std::vector<T> x, std::int64_t token_elements) {
+  const std::uint32_t float_bits[] = {0x7F800001u, 0xFFC12345u, 0x7FBFFFFFu,
+                                      0x00000001u, 0x807FFFFFu, 0x00400000u};
+  const std::uint16_t bfloat16_bits[] = {0x7F81u, 0xFFC5u, 0x7FFFu, 0x0001u, 0x807Fu, 0x0040u};
+  for (std::size_t i = 0; i < x.size(); i += 37) {
+    if ((static_cast<std::int64_t>(i) / token_elements) % 2 != 0) continue;
+    const std::size_t which = (i / 37) % 6;
+    if constexpr (std::is_same_v<T, float>) std::memcpy(&x[i], &float_bits[which], sizeof(float));
+    else x[i] = Eigen::numext::bit_cast<Eigen::bfloat16>(bfloat16_bits[which]);
+  }
+  return x;
+}
+
+template <Layout L>
+void expect_bfloat16_writes_match(const RotaryDims& dims, std::int64_t tokens) {
+  using bf16 = Eigen::bfloat16;
+  const std::int64_t d = dims.head_dim(), q_heads = 4, k_heads = 2;
+  SCOPED_TRACE(std::string(layout_name(L)) + " head_dim " + std::to_string(d) + " rotary_dim " +
+               std::to_string(dims.rotary_dim()) + " tokens " + std::to_string(tokens));
+  const Rope<scaling::Llama3, L> rope(dims, scaling::Llama3(8.0, 1.0, 4.0, 8192, 500000.0));
+  const Positions positions = Positions::starting_at(1000);
+  const auto q0 = with_unusual_values(random_values<bf16>(static_cast<std::size_t>(tokens * q_heads * d), 61), q_heads * d);
+  const auto k0 = with_unusual_values(random_values<bf16>(static_cast<std::size_t>(tokens * k_heads * d), 62), k_heads * d);
+  const auto wide = with_unusual_values(random_values<float>(static_cast<std::size_t>(tokens * q_heads * d), 63), q_heads * d);
+  const auto weights = random_values<float>(static_cast<std::size_t>(d), 64);
+  const auto writes = [&](Isa isa) {
+    ScopedIsa scoped(isa);
+    std::vector<std::vector<bf16>> out;
+    auto q = q0, k = k0;
+    rope.apply(token_major_view(q.data(), tokens, q_heads, d), token_major_view(k.data(), tokens, k_heads, d),
+               positions);
+    out.push_back(q);
+    out.push_back(k);
+    std::vector<bf16> into(wide.size()), converted(wide.size());
+    rotate_into(rope, token_major_view(wide.data(), tokens, q_heads, d),
+                token_major_view(into.data(), tokens, q_heads, d), positions);
+    convert(token_major_view(wide.data(), tokens, q_heads, d), token_major_view(converted.data(), tokens, q_heads, d));
+    out.push_back(into);
+    out.push_back(converted);
+    q = q0;
+    k = k0;
+    apply_qk_norm(rope, token_major_view(q.data(), tokens, q_heads, d),
+                  token_major_view(k.data(), tokens, k_heads, d), positions,
+                  QkNorm{weights, weights, 1e-6, NormWeight::multiply});
+    out.push_back(q);
+    out.push_back(k);
+    return out;
+  };
+  const auto exact = writes(Isa::avx512), fast = writes(Isa::avx512_bf16);
+  const char* what[] = {"apply q", "apply k", "rotate_into", "convert", "qk_norm q", "qk_norm k"};
+  for (std::size_t i = 0; i < exact.size(); ++i) EXPECT_TRUE(bytes_equal(exact[i], fast[i])) << what[i];
+}
+
+TEST(Bfloat16Stores, Avx512Bf16PathWritesTheAvx512PathsBits) {
+  const auto usable = available_isas();
+  if (std::find(usable.begin(), usable.end(), Isa::avx512_bf16) == usable.end())
+    GTEST_SKIP() << "this CPU or build has no avx512_bf16 path";
+  for (const RotaryDims& dims : {RotaryDims(128), RotaryDims(120, 100)}) {
+    expect_bfloat16_writes_match<Layout::half_split>(dims, 6);
+    expect_bfloat16_writes_match<Layout::interleaved>(dims, 6);
+  }
+  const std::int64_t streaming = streaming_tokens(6 * 128 * 2);
+  expect_bfloat16_writes_match<Layout::half_split>(RotaryDims(128), streaming);
+  expect_bfloat16_writes_match<Layout::interleaved>(RotaryDims(128), streaming);
+}
+
 TEST(Dispatch, ForcingAnUnavailablePathThrowsBeforeWriting) {
   const auto usable = available_isas();
-  for (Isa isa : {Isa::avx2, Isa::avx512, Isa::neon}) {
+  for (Isa isa : {Isa::avx2, Isa::avx512, Isa::avx512_bf16, Isa::neon}) {
     if (std::find(usable.begin(), usable.end(), isa) != usable.end()) continue;
     ScopedIsa scoped(isa);
     Rope<scaling::Default> rope(RotaryDims(8));

@@ -23,22 +23,27 @@
 ROPEKIT_BEGIN_NAMESPACE
 
 /// A kernel path. `scalar` is the reference kernel, always available.
-enum class Isa { scalar, avx2, avx512, neon };
+/// `avx512_bf16` is the avx512 path with AVX512_BF16's conversion for what
+/// it writes as bfloat16 (same bits; everything else runs the avx512 code).
+/// (Appended last: the values are stable.)
+enum class Isa { scalar, avx2, avx512, neon, avx512_bf16 };
 
 constexpr const char* isa_name(Isa isa) noexcept {
   switch (isa) {
     case Isa::avx2: return "avx2";
     case Isa::avx512: return "avx512";
+    case Isa::avx512_bf16: return "avx512_bf16";
     case Isa::neon: return "neon";
     default: return "scalar";
   }
 }
 
-/// Parses "scalar", "avx2", "avx512" or "neon"; throws naming `what`.
+/// Parses "scalar", "avx2", "avx512", "avx512_bf16" or "neon"; throws
+/// naming `what`.
 inline Isa parse_isa(const char* text, const char* what = "isa") {
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::neon})
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512, Isa::avx512_bf16, Isa::neon})
     if (std::strcmp(text, isa_name(isa)) == 0) return isa;
-  detail::fail(what, text, "must be one of scalar, avx2, avx512, neon");
+  detail::fail(what, text, "must be one of scalar, avx2, avx512, avx512_bf16, neon");
 }
 
 namespace detail {
@@ -49,6 +54,7 @@ namespace detail {
 struct X86Features {
   bool avx2 = false;
   bool avx512 = false;
+  bool avx512_bf16 = false;
 };
 
 inline X86Features detect_x86_features() noexcept {
@@ -68,6 +74,13 @@ inline X86Features detect_x86_features() noexcept {
              avx512bw = (ebx >> 30) & 1, avx512vl = (ebx >> 31) & 1;
   f.avx2 = os_avx && avx2 && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && avx512f && avx512dq && avx512bw && avx512vl;
+  // AVX512_BF16: leaf 7, sub-leaf 1, EAX bit 5 (sub-leaf 0's EAX is the
+  // highest sub-leaf).
+  if (f.avx512 && eax >= 1) {
+    unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
+    __cpuid_count(7, 1, eax1, ebx1, ecx1, edx1);
+    f.avx512_bf16 = (eax1 >> 5) & 1;
+  }
   return f;
 }
 
@@ -88,6 +101,7 @@ inline bool cpu_supports(Isa isa) noexcept {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
     case Isa::avx2: return detail::x86_features().avx2;
     case Isa::avx512: return detail::x86_features().avx512;
+    case Isa::avx512_bf16: return detail::x86_features().avx512_bf16;
 #endif
 #if defined(__aarch64__)
     case Isa::neon: return true;  // Advanced SIMD is mandatory on AArch64

@@ -103,7 +103,7 @@ Isa active_isa() {
 template <class Tag = detail::native_tag>
 std::vector<Isa> available_isas() {
   std::vector<Isa> isas;
-  for (Isa isa : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512})
+  for (Isa isa : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512, Isa::avx512_bf16})
     if (Tag::usable(isa)) isas.push_back(isa);
   return isas;
 }

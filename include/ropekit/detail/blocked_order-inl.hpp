@@ -53,10 +53,8 @@ inline void blocked_half_split(const HeadView<T>& view, std::int64_t token, std:
       }
       const vf a0 = ops::load(a), a1 = ops::load(a + kF);
       const vf b0 = ops::load(b), b1 = ops::load(b + kF);
-      ops::store(a, ops::fmsub(a0, c0, ops::mul(b0, s0)));
-      ops::store(a + kF, ops::fmsub(a1, c1, ops::mul(b1, s1)));
-      ops::store(b, ops::fmadd(b0, c0, ops::mul(a0, s0)));
-      ops::store(b + kF, ops::fmadd(b1, c1, ops::mul(a1, s1)));
+      store_pair(a, ops::fmsub(a0, c0, ops::mul(b0, s0)), ops::fmsub(a1, c1, ops::mul(b1, s1)));
+      store_pair(b, ops::fmadd(b0, c0, ops::mul(a0, s0)), ops::fmadd(b1, c1, ops::mul(a1, s1)));
     }
   }
   if (i == n) return;
@@ -86,8 +84,8 @@ inline void blocked_interleaved(const HeadView<T>& view, std::int64_t token, std
     for (std::int64_t h = heads; h > 0; --h, a += stride) {
       if constexpr (kPrefetch) prefetch_lines(a + next_token, 2 * kF, first && i == 0);
       const vf a0 = ops::load(a), a1 = ops::load(a + kF);
-      ops::store(a, ops::fmadd(a0, c0, ops::mul(ops::swap_pairs(a0), s0)));
-      ops::store(a + kF, ops::fmadd(a1, c1, ops::mul(ops::swap_pairs(a1), s1)));
+      store_pair(a, ops::fmadd(a0, c0, ops::mul(ops::swap_pairs(a0), s0)),
+                  ops::fmadd(a1, c1, ops::mul(ops::swap_pairs(a1), s1)));
     }
   }
   if (i == channels) return;

@@ -21,6 +21,7 @@
 #include "reference.hpp"
 #include "x86_avx2.hpp"
 #include "x86_avx512.hpp"
+#include "x86_avx512_bf16.hpp"
 
 #include "macros_begin.inl"
 
@@ -35,6 +36,7 @@ struct tag {
     switch (isa) {
       case Isa::avx2: return ROPEKIT_COMPILE_AVX2;
       case Isa::avx512: return ROPEKIT_COMPILE_AVX512;
+      case Isa::avx512_bf16: return ROPEKIT_COMPILE_AVX512_BF16;
       case Isa::neon: return ROPEKIT_COMPILE_NEON;
       default: return true;
     }
@@ -44,7 +46,7 @@ struct tag {
 
   static Isa best() noexcept {
     static const Isa chosen = [] {
-      for (Isa isa : {Isa::avx512, Isa::avx2, Isa::neon})
+      for (Isa isa : {Isa::avx512_bf16, Isa::avx512, Isa::avx2, Isa::neon})
         if (usable(isa)) return isa;
       return Isa::scalar;
     }();
@@ -66,14 +68,21 @@ struct tag {
   // The one switch from a path to its kernels: calls f(kernel) with the
   // path's `kernel` struct (static members run() and fill_rows()). Storage
   // type T picks the scalar kernel for double (the SIMD kernels compute in
-  // float) whatever the path.
-  template <class T, class F>
+  // float) whatever the path. The avx512_bf16 path differs from avx512 only
+  // in what it writes as bfloat16, so jobs that write none run the avx512
+  // kernels (no second copy of them).
+  template <class T, bool kWritesBfloat16 = false, class F>
   static decltype(auto) with_kernel(Isa isa, F&& f) {
     if constexpr (std::is_same_v<T, double>) {
       (void)isa;
       return f(scalar::kernel{});
     } else {
       switch (isa) {
+#if ROPEKIT_COMPILE_AVX512_BF16
+        case Isa::avx512_bf16:
+          if constexpr (kWritesBfloat16) return f(avx512_bf16::kernel{});
+          else return f(avx512::kernel{});
+#endif
 #if ROPEKIT_COMPILE_AVX512
         case Isa::avx512: return f(avx512::kernel{});
 #endif

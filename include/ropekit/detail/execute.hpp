@@ -165,7 +165,9 @@ Geometry call_geometry(const RotaryDims& dims, const PairShape& shape) {
 template <Layout L, class Tag, class... Streams>
 void run_range(Isa isa, const Job<Streams...>& job, std::int64_t begin, std::int64_t end) {
   using T = typename std::tuple_element_t<0, std::tuple<Streams...>>::source_value;
-  Tag::template with_kernel<T>(
+  constexpr bool kWritesBfloat16 =
+      (std::is_same_v<std::remove_cv_t<typename Streams::destination_value>, Eigen::bfloat16> || ...);
+  Tag::template with_kernel<T, kWritesBfloat16>(
       isa, [&](auto kernel) { decltype(kernel)::template run<L>(job, begin, end); });
 }
 

@@ -34,7 +34,7 @@ struct fp8_ops {
 
   // Codes in the low 4 bytes -> 4 floats.
   template <class Format>
-  static vf decode(uint8x8_t codes) {
+  ROPEKIT_INLINE static vf decode(uint8x8_t codes) {
     const uint16x4_t high_bytes = vget_low_u16(vshll_n_u8(codes, 8));
     if constexpr (Format::kHasInfinity) {
       return vcvt_f32_f16(vreinterpret_f16_u16(high_bytes));
@@ -51,7 +51,7 @@ struct fp8_ops {
 
   // 4 floats -> codes in the low 4 bytes (round to nearest even, saturating).
   template <class Format>
-  static uint8x8_t encode(vf v) {
+  ROPEKIT_INLINE static uint8x8_t encode(vf v) {
     using C = fp8_constants<Format>;
     const uint32x4_t bits = vreinterpretq_u32_f32(v);
     const uint32x4_t magnitude = vandq_u32(bits, vdupq_n_u32(0x7FFFFFFFu));
@@ -72,35 +72,35 @@ struct fp8_ops {
   }
 
   template <class Format>
-  static vf load(const basic_float8<Format>* p) {
+  ROPEKIT_INLINE static vf load(const basic_float8<Format>* p) {
     std::uint32_t codes;
     std::memcpy(&codes, p, sizeof codes);
     return decode<Format>(vcreate_u8(codes));
   }
   template <class Format>
-  static void store(basic_float8<Format>* p, vf v) {
+  ROPEKIT_INLINE static void store(basic_float8<Format>* p, vf v) {
     const std::uint32_t codes = vget_lane_u32(vreinterpret_u32_u8(encode<Format>(v)), 0);
     std::memcpy(p, &codes, sizeof codes);
   }
   // n in [0, kF): reads or writes exactly n bytes; lanes [n, kF) load as +0.
   template <class Format>
-  static vf load_partial(const basic_float8<Format>* p, int n) {
+  ROPEKIT_INLINE static vf load_partial(const basic_float8<Format>* p, int n) {
     return decode<Format>(vcreate_u8(
         load_bytes(reinterpret_cast<const unsigned char*>(p), static_cast<std::size_t>(n))));
   }
   template <class Format>
-  static void store_partial(basic_float8<Format>* p, vf v, int n) {
+  ROPEKIT_INLINE static void store_partial(basic_float8<Format>* p, vf v, int n) {
     store_bytes(reinterpret_cast<unsigned char*>(p),
                 vget_lane_u64(vreinterpret_u64_u8(encode<Format>(v)), 0),
                 static_cast<std::size_t>(n));
   }
 
-  static vf load(const float* p) { return vld1q_f32(p); }
-  static void store(float* p, vf v) { vst1q_f32(p, v); }
-  static vf set1(float x) { return vdupq_n_f32(x); }
-  static vf mul(vf a, vf b) { return vmulq_f32(a, b); }
+  ROPEKIT_INLINE static vf load(const float* p) { return vld1q_f32(p); }
+  ROPEKIT_INLINE static void store(float* p, vf v) { vst1q_f32(p, v); }
+  ROPEKIT_INLINE static vf set1(float x) { return vdupq_n_f32(x); }
+  ROPEKIT_INLINE static vf mul(vf a, vf b) { return vmulq_f32(a, b); }
   // The quantization divides (see fp8.hpp): correctly rounded, as x / scale.
-  static vf div(vf a, vf b) { return vdivq_f32(a, b); }
+  ROPEKIT_INLINE static vf div(vf a, vf b) { return vdivq_f32(a, b); }
 };
 
 #include "fp8_array-inl.hpp"

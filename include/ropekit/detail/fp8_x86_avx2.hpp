@@ -42,7 +42,7 @@ struct fp8_ops {
 
   // Codes in the low 8 bytes -> 8 floats.
   template <class Format>
-  static vf decode(__m128i codes) {
+  ROPEKIT_INLINE static vf decode(__m128i codes) {
     const __m128i high_bytes = _mm_unpacklo_epi8(_mm_setzero_si128(), codes);
     if constexpr (Format::kHasInfinity) {
       return _mm256_cvtph_ps(high_bytes);
@@ -60,7 +60,7 @@ struct fp8_ops {
 
   // 8 floats -> codes in the low 8 bytes (round to nearest even, saturating).
   template <class Format>
-  static __m128i encode(vf v) {
+  ROPEKIT_INLINE static __m128i encode(vf v) {
     using C = fp8_constants<Format>;
     const __m256i bits = _mm256_castps_si256(v);
     const __m256i magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
@@ -88,33 +88,33 @@ struct fp8_ops {
   }
 
   template <class Format>
-  static vf load(const basic_float8<Format>* p) {
+  ROPEKIT_INLINE static vf load(const basic_float8<Format>* p) {
     return decode<Format>(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   }
   template <class Format>
-  static void store(basic_float8<Format>* p, vf v) {
+  ROPEKIT_INLINE static void store(basic_float8<Format>* p, vf v) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(p), encode<Format>(v));
   }
   // n in [0, kF): reads or writes exactly n bytes; lanes [n, kF) load as +0.
   template <class Format>
-  static vf load_partial(const basic_float8<Format>* p, int n) {
+  ROPEKIT_INLINE static vf load_partial(const basic_float8<Format>* p, int n) {
     const std::uint64_t codes =
         load_bytes(reinterpret_cast<const unsigned char*>(p), static_cast<std::size_t>(n));
     return decode<Format>(_mm_cvtsi64_si128(static_cast<long long>(codes)));
   }
   template <class Format>
-  static void store_partial(basic_float8<Format>* p, vf v, int n) {
+  ROPEKIT_INLINE static void store_partial(basic_float8<Format>* p, vf v, int n) {
     store_bytes(reinterpret_cast<unsigned char*>(p),
                 static_cast<std::uint64_t>(_mm_cvtsi128_si64(encode<Format>(v))),
                 static_cast<std::size_t>(n));
   }
 
-  static vf load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, vf v) { _mm256_storeu_ps(p, v); }
-  static vf set1(float x) { return _mm256_set1_ps(x); }
-  static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+  ROPEKIT_INLINE static vf load(const float* p) { return _mm256_loadu_ps(p); }
+  ROPEKIT_INLINE static void store(float* p, vf v) { _mm256_storeu_ps(p, v); }
+  ROPEKIT_INLINE static vf set1(float x) { return _mm256_set1_ps(x); }
+  ROPEKIT_INLINE static vf mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
   // The quantization divides (see fp8.hpp): correctly rounded, as x / scale.
-  static vf div(vf a, vf b) { return _mm256_div_ps(a, b); }
+  ROPEKIT_INLINE static vf div(vf a, vf b) { return _mm256_div_ps(a, b); }
 };
 
 #include "fp8_array-inl.hpp"

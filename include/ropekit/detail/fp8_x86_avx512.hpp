@@ -37,11 +37,11 @@ struct fp8_ops {
   static constexpr int kF = 16;
   using vf = __m512;
 
-  static __mmask16 lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  ROPEKIT_INLINE static __mmask16 lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
 
   // 16 codes -> 16 floats.
   template <class Format>
-  static vf decode(__m128i codes) {
+  ROPEKIT_INLINE static vf decode(__m128i codes) {
     const __m256i high_bytes = _mm256_slli_epi16(_mm256_cvtepu8_epi16(codes), 8);
     if constexpr (Format::kHasInfinity) {
       return _mm512_cvtph_ps(high_bytes);
@@ -58,7 +58,7 @@ struct fp8_ops {
 
   // 16 floats -> 16 codes in the low byte of each 32-bit lane.
   template <class Format>
-  static __m512i encode(vf v) {
+  ROPEKIT_INLINE static __m512i encode(vf v) {
     using C = fp8_constants<Format>;
     const __m512i bits = _mm512_castps_si512(v);
     const __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
@@ -80,29 +80,29 @@ struct fp8_ops {
   }
 
   template <class Format>
-  static vf load(const basic_float8<Format>* p) {
+  ROPEKIT_INLINE static vf load(const basic_float8<Format>* p) {
     return decode<Format>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
   template <class Format>
-  static void store(basic_float8<Format>* p, vf v) {
+  ROPEKIT_INLINE static void store(basic_float8<Format>* p, vf v) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(encode<Format>(v)));
   }
   // n in [0, kF): reads or writes exactly n bytes; lanes [n, kF) load as +0.
   template <class Format>
-  static vf load_partial(const basic_float8<Format>* p, int n) {
+  ROPEKIT_INLINE static vf load_partial(const basic_float8<Format>* p, int n) {
     return decode<Format>(_mm_maskz_loadu_epi8(lanes(n), p));
   }
   template <class Format>
-  static void store_partial(basic_float8<Format>* p, vf v, int n) {
+  ROPEKIT_INLINE static void store_partial(basic_float8<Format>* p, vf v, int n) {
     _mm512_mask_cvtepi32_storeu_epi8(p, lanes(n), encode<Format>(v));
   }
 
-  static vf load(const float* p) { return _mm512_loadu_ps(p); }
-  static void store(float* p, vf v) { _mm512_storeu_ps(p, v); }
-  static vf set1(float x) { return _mm512_set1_ps(x); }
-  static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+  ROPEKIT_INLINE static vf load(const float* p) { return _mm512_loadu_ps(p); }
+  ROPEKIT_INLINE static void store(float* p, vf v) { _mm512_storeu_ps(p, v); }
+  ROPEKIT_INLINE static vf set1(float x) { return _mm512_set1_ps(x); }
+  ROPEKIT_INLINE static vf mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
   // The quantization divides (see fp8.hpp): correctly rounded, as x / scale.
-  static vf div(vf a, vf b) { return _mm512_div_ps(a, b); }
+  ROPEKIT_INLINE static vf div(vf a, vf b) { return _mm512_div_ps(a, b); }
 };
 
 #include "fp8_array-inl.hpp"

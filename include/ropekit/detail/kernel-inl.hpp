@@ -13,7 +13,10 @@
 // `ops` provides kF float lanes (vf), kD = kF/2 double lanes (vd), kF int32
 // lanes (vi) and: load/store of float, Eigen::half, Eigen::bfloat16 and FP8
 // (full and partial; the kernel uses float partials only where
-// kNativeMasks); set1, add, mul, div, fmadd, fmsub, swap_pairs, zip on vf;
+// kNativeMasks); optionally store2 of two adjacent vectors of a type (the
+// loops store in pairs through store_pair, so that avx512_bf16 narrows 32
+// lanes to bfloat16 in one instruction); set1, add, mul, div, fmadd, fmsub,
+// swap_pairs, zip on vf;
 // set1_d, load_d, add_d, sub_d, mul_d, fma_d, fms_d (a*b - c), round_d on vd;
 // widen_d (vf to two vd); to_float and to_int (two vd halves to one vf / vi;
 // to_int takes integers below 2^51 in magnitude and keeps them mod 2^32);
@@ -50,6 +53,26 @@ __attribute__((always_inline)) inline void prefetch_lines(const T* p, std::int64
 
 template <class T>
 using value_t = std::remove_const_t<T>;
+
+// Whether O (ops) has store2 for element type T.
+template <class T, class O, class = void>
+struct has_store2 : std::false_type {};
+template <class T, class O>
+struct has_store2<T, O,
+                  std::void_t<decltype(O::store2(std::declval<T*>(), std::declval<typename O::vf>(),
+                                                 std::declval<typename O::vf>()))>>
+    : std::true_type {};
+
+// Vectors a and b to p and p + kF: one store2 where ops has one for T.
+template <class T, class O = ops>
+__attribute__((always_inline)) inline void store_pair(T* p, typename O::vf a, typename O::vf b) {
+  if constexpr (has_store2<T, O>::value) {
+    O::store2(p, a, b);
+  } else {
+    O::store(p, a);
+    O::store(p + O::kF, b);
+  }
+}
 
 template <class Stream>
 using source_t = typename Stream::source_value;
@@ -105,6 +128,7 @@ struct HeadIO {
     return v;
   }
   void store(std::int64_t c, vf v) const { ops::store(dst + c, to_storage(v)); }
+  void store2(std::int64_t c, vf a, vf b) const { store_pair(dst + c, to_storage(a), to_storage(b)); }
   void store_partial(std::int64_t c, vf v, int n) const {
     ops::store_partial(dst + c, to_storage(v), n);
   }
@@ -127,6 +151,7 @@ inline void copy_channels(const IO& io, std::int64_t c0, std::int64_t c1) {
   using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
   using D = std::remove_pointer_t<decltype(io.dst)>;
   std::int64_t c = c0;
+  for (; c + 2 * ops::kF <= c1; c += 2 * ops::kF) io.store2(c, io.load(c), io.load(c + ops::kF));
   for (; c + ops::kF <= c1; c += ops::kF) io.store(c, io.load(c));
   if (c == c1) return;
   if constexpr (kVectorTail<S, D>) {
@@ -154,10 +179,8 @@ inline void rotate_head_half_split(const IO& io, std::int64_t x1, std::int64_t x
     const vf s0 = ops::load(s + i), s1 = ops::load(s + i + kF);
     const vf a0 = io.load(x1 + i), a1 = io.load(x1 + i + kF);
     const vf b0 = io.load(x2 + i), b1 = io.load(x2 + i + kF);
-    io.store(x1 + i, ops::fmsub(a0, c0, ops::mul(b0, s0)));
-    io.store(x1 + i + kF, ops::fmsub(a1, c1, ops::mul(b1, s1)));
-    io.store(x2 + i, ops::fmadd(b0, c0, ops::mul(a0, s0)));
-    io.store(x2 + i + kF, ops::fmadd(b1, c1, ops::mul(a1, s1)));
+    io.store2(x1 + i, ops::fmsub(a0, c0, ops::mul(b0, s0)), ops::fmsub(a1, c1, ops::mul(b1, s1)));
+    io.store2(x2 + i, ops::fmadd(b0, c0, ops::mul(a0, s0)), ops::fmadd(b1, c1, ops::mul(a1, s1)));
   }
   for (; i < n; i += kF) {
     const int rest = static_cast<int>(n - i < kF ? n - i : kF);
@@ -197,9 +220,10 @@ inline void rotate_head_interleaved(const IO& io, std::int64_t x, std::int64_t c
   for (; i + 2 * kF <= channels; i += 2 * kF) {
     io.template prefetch<kPrefetch>(x + i, 2 * kF, first && i == 0);
     const vf a0 = io.load(x + i), a1 = io.load(x + i + kF);
-    io.store(x + i, ops::fmadd(a0, ops::load(c2 + i), ops::mul(ops::swap_pairs(a0), ops::load(s2 + i))));
-    io.store(x + i + kF, ops::fmadd(a1, ops::load(c2 + i + kF),
-                                    ops::mul(ops::swap_pairs(a1), ops::load(s2 + i + kF))));
+    io.store2(x + i,
+              ops::fmadd(a0, ops::load(c2 + i), ops::mul(ops::swap_pairs(a0), ops::load(s2 + i))),
+              ops::fmadd(a1, ops::load(c2 + i + kF),
+                         ops::mul(ops::swap_pairs(a1), ops::load(s2 + i + kF))));
   }
   for (; i < channels; i += kF) {
     const int rest = static_cast<int>(channels - i < kF ? channels - i : kF);

@@ -50,6 +50,12 @@
 #define ROPEKIT_STATIC_AVX512 0
 #endif
 
+#if ROPEKIT_STATIC_AVX512 && defined(__AVX512BF16__)
+#define ROPEKIT_STATIC_AVX512_BF16 1
+#else
+#define ROPEKIT_STATIC_AVX512_BF16 0
+#endif
+
 #if defined(ROPEKIT_DYNAMIC_DISPATCH) && ROPEKIT_ARCH_X86_64 && \
     (defined(__GNUC__) || defined(__clang__))
 #define ROPEKIT_USE_DYNAMIC_DISPATCH 1
@@ -61,21 +67,27 @@
 #if defined(ROPEKIT_SCALAR_ONLY)
 #define ROPEKIT_COMPILE_AVX2 0
 #define ROPEKIT_COMPILE_AVX512 0
+#define ROPEKIT_COMPILE_AVX512_BF16 0
 #define ROPEKIT_COMPILE_NEON 0
 #else
 #define ROPEKIT_COMPILE_AVX2 (ROPEKIT_STATIC_AVX2 || ROPEKIT_USE_DYNAMIC_DISPATCH)
 #define ROPEKIT_COMPILE_AVX512 (ROPEKIT_STATIC_AVX512 || ROPEKIT_USE_DYNAMIC_DISPATCH)
+#define ROPEKIT_COMPILE_AVX512_BF16 (ROPEKIT_STATIC_AVX512_BF16 || ROPEKIT_USE_DYNAMIC_DISPATCH)
 #define ROPEKIT_COMPILE_NEON ROPEKIT_ARCH_AARCH64
 #endif
 
 #if defined(ROPEKIT_SCALAR_ONLY)
 #define ROPEKIT_TU_NAMESPACE tu_scalar_only
+#elif ROPEKIT_USE_DYNAMIC_DISPATCH && ROPEKIT_STATIC_AVX512_BF16
+#define ROPEKIT_TU_NAMESPACE tu_avx512_bf16_dyn
 #elif ROPEKIT_USE_DYNAMIC_DISPATCH && ROPEKIT_STATIC_AVX512
 #define ROPEKIT_TU_NAMESPACE tu_avx512_dyn
 #elif ROPEKIT_USE_DYNAMIC_DISPATCH && ROPEKIT_STATIC_AVX2
 #define ROPEKIT_TU_NAMESPACE tu_avx2_dyn
 #elif ROPEKIT_USE_DYNAMIC_DISPATCH
 #define ROPEKIT_TU_NAMESPACE tu_baseline_dyn
+#elif ROPEKIT_STATIC_AVX512_BF16
+#define ROPEKIT_TU_NAMESPACE tu_avx512_bf16
 #elif ROPEKIT_STATIC_AVX512
 #define ROPEKIT_TU_NAMESPACE tu_avx512
 #elif ROPEKIT_STATIC_AVX2
@@ -106,6 +118,9 @@
 #define ROPEKIT_TARGET_PUSH_AVX512                                                               \
   _Pragma(                                                                                       \
       "clang attribute push(__attribute__((target(\"avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq\"))), apply_to = function)")
+#define ROPEKIT_TARGET_PUSH_AVX512_BF16                                                          \
+  _Pragma(                                                                                       \
+      "clang attribute push(__attribute__((target(\"avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16\"))), apply_to = function)")
 #define ROPEKIT_TARGET_POP _Pragma("clang attribute pop")
 #elif defined(__GNUC__)
 #define ROPEKIT_TARGET_PUSH_AVX2 \
@@ -113,10 +128,14 @@
 #define ROPEKIT_TARGET_PUSH_AVX512 \
   _Pragma("GCC push_options")      \
       _Pragma("GCC target(\"avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq\")")
+#define ROPEKIT_TARGET_PUSH_AVX512_BF16 \
+  _Pragma("GCC push_options")           \
+      _Pragma("GCC target(\"avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16\")")
 #define ROPEKIT_TARGET_POP _Pragma("GCC pop_options")
 #else
 #define ROPEKIT_TARGET_PUSH_AVX2
 #define ROPEKIT_TARGET_PUSH_AVX512
+#define ROPEKIT_TARGET_PUSH_AVX512_BF16
 #define ROPEKIT_TARGET_POP
 #endif
 
@@ -166,6 +185,17 @@
 #define ROPEKIT_END_KERNEL_NAMESPACE \
   }                                  \
   }
+
+// The kernels' intrinsic wrappers (each ISA's `ops`): always inlined, as
+// Highway's are. A large unit (the type-pair test suites) otherwise exceeds
+// GCC's inlining budget and calls some of them out of line, and GCC 12 then
+// warns inside AVX-512 intrinsics (GCC bug 105593) where a precompiled header
+// has dropped the pragma that silences it.
+#if defined(__GNUC__) || defined(__clang__)
+#define ROPEKIT_INLINE __attribute__((always_inline))
+#else
+#define ROPEKIT_INLINE
+#endif
 
 // Out of line and cold: error paths.
 #if defined(__GNUC__) || defined(__clang__)

@@ -170,10 +170,8 @@ inline void rotate_normalised_half_split(const IO& io, std::int64_t x1, std::int
     const vf b0 = io.load(x2 + i), b1 = io.load(x2 + i + kF);
     const vf o0 = first(a0, b0, i), o1 = first(a1, b1, i + kF);
     const vf p0 = second(a0, b0, i), p1 = second(a1, b1, i + kF);
-    io.store(x1 + i, o0);
-    io.store(x1 + i + kF, o1);
-    io.store(x2 + i, p0);
-    io.store(x2 + i + kF, p1);
+    io.store2(x1 + i, o0, o1);
+    io.store2(x2 + i, p0, p1);
   }
   for (; i < n; i += kF) {
     const int rest = static_cast<int>(n - i < kF ? n - i : kF);
@@ -217,8 +215,7 @@ inline void rotate_normalised_interleaved(const IO& io, std::int64_t x, std::int
   for (; i + 2 * kF <= channels; i += 2 * kF) {
     io.template prefetch<kPrefetch>(x + i, 2 * kF, first && i == 0);
     const vf v0 = io.load(x + i), v1 = io.load(x + i + kF);
-    io.store(x + i, rotated(v0, i));
-    io.store(x + i + kF, rotated(v1, i + kF));
+    io.store2(x + i, rotated(v0, i), rotated(v1, i + kF));
   }
   for (; i < channels; i += kF) {
     const int rest = static_cast<int>(channels - i < kF ? channels - i : kF);
