@@ -50,11 +50,19 @@ struct ops : avx512::ops {
 
   // Lanes the instruction would get wrong: quiet NaN (0x01), subnormal
   // (0x20), signalling NaN (0x80).
-  ROPEKIT_INLINE static __mmask16 unusual(vf v) { return _mm512_fpclass_ps_mask(v, 0x01 | 0x20 | 0x80); }
-  ROPEKIT_INLINE static bool usual(vf a, vf b) { return _kortestz_mask16_u8(unusual(a), unusual(b)) != 0; }
-  ROPEKIT_INLINE static __m256i narrow(vf v) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)); }
+  ROPEKIT_INLINE static __mmask16 unusual(vf v) {
+    return _mm512_fpclass_ps_mask(v, 0x01 | 0x20 | 0x80);
+  }
+  ROPEKIT_INLINE static bool usual(vf a, vf b) {
+    return _kortestz_mask16_u8(unusual(a), unusual(b)) != 0;
+  }
+  ROPEKIT_INLINE static __m256i narrow(vf v) {
+    return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v));
+  }
   // [a0 .. a15 b0 .. b15]
-  ROPEKIT_INLINE static __m512i narrow2(vf a, vf b) { return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a)); }
+  ROPEKIT_INLINE static __m512i narrow2(vf a, vf b) {
+    return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(b, a));
+  }
 
   ROPEKIT_INLINE static void store(Eigen::bfloat16* p, vf v) {
     if (__builtin_expect(unusual(v) == 0, 1)) return store_bits(p, narrow(v));
@@ -89,7 +97,9 @@ struct ops : avx512::ops {
     _mm512_store_ps(lanes, v);
     for (int i = 0; i < n; ++i) p[i] = Eigen::bfloat16(lanes[i]);
   }
-  ROPEKIT_INLINE static void exact_store(Eigen::bfloat16* p, vf v) { exact_store_partial(p, v, kF); }
+  ROPEKIT_INLINE static void exact_store(Eigen::bfloat16* p, vf v) {
+    exact_store_partial(p, v, kF);
+  }
   ROPEKIT_NOINLINE static void exact_store_words(Eigen::bfloat16* p, vf low, vf high) {
     alignas(64) float even[kF], odd[kF];
     _mm512_store_ps(even, low);
