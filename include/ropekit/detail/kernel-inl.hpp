@@ -305,10 +305,11 @@ template <Layout L, class IO>
 inline void copy_pass_through(const Geometry& g, const IO& io) {
   const std::int64_t rotated_end =
       L == Layout::half_split ? g.offset + g.parts * g.half + g.pairs : g.offset + 2 * g.pairs;
-  copy_channels(io, 0, g.offset);
+  // Most heads rotate every channel: no calls for empty ranges.
+  if (g.offset > 0) copy_channels(io, 0, g.offset);
   if (L == Layout::half_split && g.pairs < g.half)
     copy_channels(io, g.offset + g.pairs, g.offset + g.half);
-  copy_channels(io, rotated_end, g.head_dim);
+  if (rotated_end < g.head_dim) copy_channels(io, rotated_end, g.head_dim);
 }
 
 // Normalising streams: norm factors, and the rotation with the weights

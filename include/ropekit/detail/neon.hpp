@@ -134,6 +134,8 @@ struct ops : fp8_ops {
   ROPEKIT_INLINE static vd add_d(vd a, vd b) { return vaddq_f64(a, b); }
   ROPEKIT_INLINE static vd sub_d(vd a, vd b) { return vsubq_f64(a, b); }
   ROPEKIT_INLINE static vd mul_d(vd a, vd b) { return vmulq_f64(a, b); }
+  ROPEKIT_INLINE static vd div_d(vd a, vd b) { return vdivq_f64(a, b); }
+  ROPEKIT_INLINE static vd sqrt_d(vd a) { return vsqrtq_f64(a); }
   ROPEKIT_INLINE static vd fma_d(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
   ROPEKIT_INLINE static vd fms_d(vd a, vd b, vd c) { return vfmaq_f64(vnegq_f64(c), a, b); }
   ROPEKIT_INLINE static vd round_d(vd a) { return vrndnq_f64(a); }

@@ -14,14 +14,17 @@
 // the scalar reference computes ((x r) w) and then the rotation, and the
 // two agree to a few float roundings (tests/qk_norm_simd_test.cpp).
 
-// Sum of the squares of a head's channels (FP8 scaled), in double. Every
-// float square is exact in double, so the paths' sums (the scalar reference
-// adds in order, the SIMD paths lane by lane) differ by a few double
-// roundings at most, and their norm factors rounded to float agree except
-// within ~1e-16 of a float rounding boundary, where they differ by one ulp.
-// Four accumulators: the additions are the loop's dependency chain.
+// The squares of a head's channels (FP8 scaled), in double: the whole
+// vectors' sums lane by lane into `lanes` (ops::kD of them), the sum of the
+// tail channels' squares returned. A head's sum is the lanes' sum in lane
+// order plus the tail (head_square_sum). Every float square is exact in
+// double, so the paths' sums (the scalar reference adds in order) differ by
+// a few double roundings at most, and their norm factors rounded to float
+// agree except within ~1e-16 of a float rounding boundary, where they
+// differ by one ulp. Four accumulators: the additions are the loop's
+// dependency chain.
 template <class S, class D, bool kNorm>
-inline double sum_of_squares(const HeadIO<S, D, kNorm>& io, std::int64_t head_dim) {
+inline double square_lanes(const HeadIO<S, D, kNorm>& io, std::int64_t head_dim, double* lanes) {
   using vd = typename ops::vd;
   const HeadIO<S, D, false> raw{io.src, io.dst, 0, io.src_scale, io.dst_scale, 1.0f, nullptr, 0.0f};
   vd acc0 = ops::set1_d(0.0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -42,19 +45,48 @@ inline double sum_of_squares(const HeadIO<S, D, kNorm>& io, std::int64_t head_di
     acc1 = ops::fma_d(hi, hi, acc1);
     c += ops::kF;
   }
-  alignas(64) double lanes[ops::kD];
   ops::store_d(lanes, ops::add_d(ops::add_d(acc0, acc1), ops::add_d(acc2, acc3)));
-  double total = 0.0;
-  for (int i = 0; i < ops::kD; ++i) total += lanes[i];
+  double tail = 0.0;
   for (; c < head_dim; ++c) {
     const double x = raw.load_one(c);
-    total += x * x;
+    tail += x * x;
   }
-  return total;
+  return tail;
+}
+
+inline double head_square_sum(const double* lanes, double tail) {
+  double total = lanes[0];
+  for (int i = 1; i < ops::kD; ++i) total += lanes[i];
+  return total + tail;
+}
+
+template <class S, class D, bool kNorm>
+inline double sum_of_squares(const HeadIO<S, D, kNorm>& io, std::int64_t head_dim) {
+  alignas(64) double lanes[ops::kD];
+  const double tail = square_lanes(io, head_dim, lanes);
+  return head_square_sum(lanes, tail);
 }
 
 inline float rms_factor(double sum_of_squares, std::int64_t head_dim, float eps) {
   return static_cast<float>(1.0 / std::sqrt(sum_of_squares / static_cast<double>(head_dim) + eps));
+}
+
+// rms_factor of sums[0, count) into factors, ops::kD at a time (the same
+// correctly rounded operations, so the same bits): one head's square root
+// and division are a ~40-cycle chain that scalar code runs one by one.
+// `sums` holds whole vectors, its entries past `count` set.
+inline void rms_factors(const double* sums, std::int64_t count, std::int64_t head_dim, float eps,
+                        float* factors) {
+  using vd = typename ops::vd;
+  const vd channels = ops::set1_d(static_cast<double>(head_dim));
+  const vd epsilon = ops::set1_d(static_cast<double>(eps));
+  const vd one = ops::set1_d(1.0);
+  alignas(64) double lanes[ops::kD];
+  for (std::int64_t h = 0; h < count; h += ops::kD) {
+    const vd mean = ops::div_d(ops::load_d(sums + h), channels);
+    ops::store_d(lanes, ops::div_d(one, ops::sqrt_d(ops::add_d(mean, epsilon))));
+    for (std::int64_t i = 0; i < ops::kD && h + i < count; ++i) factors[h + i] = static_cast<float>(lanes[i]);
+  }
 }
 
 // The most heads whose norm factors a job keeps across blocks of pairs
@@ -73,11 +105,14 @@ inline constexpr std::int64_t kNormFactorBatch = 16;
 template <class Stream>
 inline void norm_factors(const Geometry& g, const Stream& st, std::int64_t t, std::int64_t h0,
                          std::int64_t h1, float* factors) {
-  double sums[kNormHeadChunk];
+  static_assert(kNormHeadChunk % ops::kD == 0, "rms_factors reads whole vectors of sums");
+  alignas(64) double lanes[kNormHeadChunk][ops::kD];
+  alignas(64) double sums[kNormHeadChunk];
   for (std::int64_t h = h0; h < h1; ++h)
-    sums[h - h0] = sum_of_squares(head_io(st, t, h), g.head_dim);
-  for (std::int64_t h = h0; h < h1; ++h)
-    factors[h - h0] = rms_factor(sums[h - h0], g.head_dim, st.norm.eps);
+    sums[h - h0] = square_lanes(head_io(st, t, h), g.head_dim, lanes[h - h0]);
+  for (std::int64_t h = h0; h < h1; ++h) sums[h - h0] = head_square_sum(lanes[h - h0], sums[h - h0]);
+  for (std::int64_t h = h1 - h0; h % ops::kD != 0; ++h) sums[h] = 1.0;
+  rms_factors(sums, h1 - h0, g.head_dim, st.norm.eps, factors);
 }
 
 // A block's cos/sin times the weights, zero-padded to whole vectors.
@@ -146,7 +181,7 @@ inline void weigh_interleaved(const NormSpec& norm, std::int64_t x, std::int64_t
 // i in [0, n), read through `io` (widened, FP8 scaled, not yet normalised),
 // with weighted angles from entry `at` of `weighted`.
 template <bool kPrefetch, class IO>
-inline void rotate_normalised_half_split(const IO& io, std::int64_t x1, std::int64_t x2, std::int64_t n,
+ROPEKIT_INLINE inline void rotate_normalised_half_split(const IO& io, std::int64_t x1, std::int64_t x2, std::int64_t n,
                                          const WeightedAngles& weighted, std::int64_t at, float r) {
   const struct {
     const float *ac, *bs, *bc, *as;
@@ -201,7 +236,7 @@ inline void rotate_normalised_half_split(const IO& io, std::int64_t x1, std::int
 // The rotation of one normalised interleaved head: channels [x, x +
 // channels); `first` when x starts the head's span.
 template <bool kPrefetch, class IO>
-inline void rotate_normalised_interleaved(const IO& io, std::int64_t x, std::int64_t channels,
+ROPEKIT_INLINE inline void rotate_normalised_interleaved(const IO& io, std::int64_t x, std::int64_t channels,
                                           const WeightedAngles& w, float r, bool first) {
   using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
   using D = std::remove_pointer_t<decltype(io.dst)>;

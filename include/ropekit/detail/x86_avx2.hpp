@@ -167,6 +167,8 @@ struct ops : fp8_ops {
   ROPEKIT_INLINE static vd add_d(vd a, vd b) { return _mm256_add_pd(a, b); }
   ROPEKIT_INLINE static vd sub_d(vd a, vd b) { return _mm256_sub_pd(a, b); }
   ROPEKIT_INLINE static vd mul_d(vd a, vd b) { return _mm256_mul_pd(a, b); }
+  ROPEKIT_INLINE static vd div_d(vd a, vd b) { return _mm256_div_pd(a, b); }
+  ROPEKIT_INLINE static vd sqrt_d(vd a) { return _mm256_sqrt_pd(a); }
   ROPEKIT_INLINE static vd fma_d(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
   ROPEKIT_INLINE static vd fms_d(vd a, vd b, vd c) { return _mm256_fmsub_pd(a, b, c); }
   ROPEKIT_INLINE static vd round_d(vd a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }

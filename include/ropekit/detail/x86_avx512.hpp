@@ -180,6 +180,8 @@ struct ops : fp8_ops {
   ROPEKIT_INLINE static vd add_d(vd a, vd b) { return _mm512_add_pd(a, b); }
   ROPEKIT_INLINE static vd sub_d(vd a, vd b) { return _mm512_sub_pd(a, b); }
   ROPEKIT_INLINE static vd mul_d(vd a, vd b) { return _mm512_mul_pd(a, b); }
+  ROPEKIT_INLINE static vd div_d(vd a, vd b) { return _mm512_div_pd(a, b); }
+  ROPEKIT_INLINE static vd sqrt_d(vd a) { return _mm512_sqrt_pd(a); }
   ROPEKIT_INLINE static vd fma_d(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
   ROPEKIT_INLINE static vd fms_d(vd a, vd b, vd c) { return _mm512_fmsub_pd(a, b, c); }
   ROPEKIT_INLINE static vd round_d(vd a) {
