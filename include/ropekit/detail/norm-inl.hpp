@@ -85,7 +85,8 @@ inline void rms_factors(const double* sums, std::int64_t count, std::int64_t hea
   for (std::int64_t h = 0; h < count; h += ops::kD) {
     const vd mean = ops::div_d(ops::load_d(sums + h), channels);
     ops::store_d(lanes, ops::div_d(one, ops::sqrt_d(ops::add_d(mean, epsilon))));
-    for (std::int64_t i = 0; i < ops::kD && h + i < count; ++i) factors[h + i] = static_cast<float>(lanes[i]);
+    for (std::int64_t i = 0; i < ops::kD && h + i < count; ++i)
+      factors[h + i] = static_cast<float>(lanes[i]);
   }
 }
 
@@ -110,7 +111,8 @@ inline void norm_factors(const Geometry& g, const Stream& st, std::int64_t t, st
   alignas(64) double sums[kNormHeadChunk];
   for (std::int64_t h = h0; h < h1; ++h)
     sums[h - h0] = square_lanes(head_io(st, t, h), g.head_dim, lanes[h - h0]);
-  for (std::int64_t h = h0; h < h1; ++h) sums[h - h0] = head_square_sum(lanes[h - h0], sums[h - h0]);
+  for (std::int64_t h = h0; h < h1; ++h)
+    sums[h - h0] = head_square_sum(lanes[h - h0], sums[h - h0]);
   for (std::int64_t h = h1 - h0; h % ops::kD != 0; ++h) sums[h] = 1.0;
   rms_factors(sums, h1 - h0, g.head_dim, st.norm.eps, factors);
 }
@@ -181,8 +183,10 @@ inline void weigh_interleaved(const NormSpec& norm, std::int64_t x, std::int64_t
 // i in [0, n), read through `io` (widened, FP8 scaled, not yet normalised),
 // with weighted angles from entry `at` of `weighted`.
 template <bool kPrefetch, class IO>
-ROPEKIT_INLINE inline void rotate_normalised_half_split(const IO& io, std::int64_t x1, std::int64_t x2, std::int64_t n,
-                                         const WeightedAngles& weighted, std::int64_t at, float r) {
+ROPEKIT_INLINE inline void rotate_normalised_half_split(const IO& io, std::int64_t x1,
+                                                        std::int64_t x2, std::int64_t n,
+                                                        const WeightedAngles& weighted,
+                                                        std::int64_t at, float r) {
   const struct {
     const float *ac, *bs, *bc, *as;
   } w{weighted.ac + at, weighted.bs + at, weighted.bc + at, weighted.as + at};
@@ -236,8 +240,10 @@ ROPEKIT_INLINE inline void rotate_normalised_half_split(const IO& io, std::int64
 // The rotation of one normalised interleaved head: channels [x, x +
 // channels); `first` when x starts the head's span.
 template <bool kPrefetch, class IO>
-ROPEKIT_INLINE inline void rotate_normalised_interleaved(const IO& io, std::int64_t x, std::int64_t channels,
-                                          const WeightedAngles& w, float r, bool first) {
+ROPEKIT_INLINE inline void rotate_normalised_interleaved(const IO& io, std::int64_t x,
+                                                         std::int64_t channels,
+                                                         const WeightedAngles& w, float r,
+                                                         bool first) {
   using S = std::remove_cv_t<std::remove_pointer_t<decltype(io.src)>>;
   using D = std::remove_pointer_t<decltype(io.dst)>;
   using vf = typename ops::vf;
