@@ -71,36 +71,75 @@ TEST(DynamicNtk, ReRotatingCachedKeys) {
 }
 
 // A decode step past the trained length builds its table in the call on SIMD
-// paths (ω_j(L) · x^(-j/k) in double-double): its quarter turns must match
-// the definition (a powl per pair in long double) to far below what the
-// angle bound needs, for lengths just past L up to the largest position.
+// paths (ω_j(L) · x^(-j/k) in double-double), a decode loop's next
+// kStepBatch states at once: every state's quarter turns must match the
+// definition (a powl per pair in long double) to far below what the angle
+// bound needs, for lengths just past L up to the largest position, and be
+// the same bits whether built alone or in a batch (first or later).
 TEST(DynamicNtk, DecodeStepTablesMatchTheDefinition) {
+  constexpr int kBatch = detail::kStepBatch;
   for (const std::int64_t rotary : {4, 64, 128, 256, 512}) {
     const RotaryDims dims(rotary);
     Rope<scaling::DynamicNtk> rope(dims, scaling::DynamicNtk(8.0, 4096, 500000.0));
     const detail::AngleTable base = detail::TableAccess::angles(rope.table_for(4096));
-    for (const std::int64_t length : {4097LL, 4100LL, 100001LL, 1LL << 24, 2147483648LL}) {
-      const FrequencyTable definition = rope.table_for(length);
-      const detail::AngleTable want = detail::TableAccess::angles(definition);
-      const auto step = rope.policy().geometric_step(dims, length);
-      const auto hi = static_cast<double>(step.x);
-      const detail::dd x{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
+    const std::int64_t stride = dims.pairs() + 16;
+    for (const std::int64_t first : {4097LL, 4098LL, 4100LL, 100001LL, 1LL << 24, 2147483645LL}) {
+      detail::StepRoot roots[kBatch];
+      detail::step_roots(rope.policy(), dims, first, kBatch, roots);
+      const std::int64_t k = rope.policy().geometric_step(dims, first).root;
       for (const Isa isa : available_isas()) {
-        std::vector<double> head(dims.pairs() + 16), tail(dims.pairs() + 16);
+        std::vector<double> head(kBatch * stride), tail(kBatch * stride);
         detail::native_tag::with_kernel<float>(isa, [&](auto kernel) {
-          decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
-                                               dims.pairs(), x, step.root, head.data(),
-                                               tail.data());
+          decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail, dims.pairs(),
+                                               roots, kBatch, k, head.data(), tail.data(), stride);
         });
-        for (std::int64_t j = 0; j < dims.pairs(); ++j) {
-          const long double got = static_cast<long double>(head[j]) + tail[j];
-          const long double ref =
-              static_cast<long double>(want.quarters_head[j]) + want.quarters_tail[j];
-          // 2^-60 relative: at position 2^31 an angle error below 1e-9 rad.
-          ASSERT_LE(std::fabs(got - ref), 0x1p-60L * ref + 0x1p-100L)
-              << isa_name(isa) << " rotary " << rotary << " length " << length << " pair " << j;
+        for (int b = 0; b < kBatch; ++b) {
+          const FrequencyTable definition = rope.table_for(first + b);
+          const detail::AngleTable want = detail::TableAccess::angles(definition);
+          // The same state alone, its root from a call of its own.
+          detail::StepRoot alone;
+          detail::step_roots(rope.policy(), dims, first + b, 1, &alone);
+          ASSERT_EQ(alone.y, roots[b].y) << "state " << first + b;
+          std::vector<double> alone_head(stride), alone_tail(stride);
+          detail::native_tag::with_kernel<float>(isa, [&](auto kernel) {
+            decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
+                                                 dims.pairs(), &alone, 1, k, alone_head.data(),
+                                                 alone_tail.data(), stride);
+          });
+          for (std::int64_t j = 0; j < dims.pairs(); ++j) {
+            const double got_head = head[b * stride + j], got_tail = tail[b * stride + j];
+            const long double got = static_cast<long double>(got_head) + got_tail;
+            const long double ref =
+                static_cast<long double>(want.quarters_head[j]) + want.quarters_tail[j];
+            // 2^-60 relative: at position 2^31 an angle error below 1e-9 rad.
+            ASSERT_LE(std::fabs(got - ref), 0x1p-60L * ref + 0x1p-100L)
+                << isa_name(isa) << " rotary " << rotary << " length " << first + b << " pair "
+                << j;
+            ASSERT_EQ(got_head, alone_head[j]) << isa_name(isa) << " state " << first + b;
+            ASSERT_EQ(got_tail, alone_tail[j]) << isa_name(isa) << " state " << first + b;
+          }
         }
       }
+    }
+  }
+}
+
+// A decode loop (one position per call, in order: batches of step tables)
+// gives the same bits as each of its calls made alone on a fresh Rope (one
+// table each), on every path.
+TEST(DynamicNtk, DecodeLoopMatchesSingleCallsBitForBit) {
+  const RotaryDims dims(128);
+  const auto input = random_values<float>(8 * 128, 13);
+  for (const Isa isa : available_isas()) {
+    ScopedIsa forced(isa);
+    Rope<scaling::DynamicNtk> loop(dims, scaling::DynamicNtk(4.0, 4096, 500000.0));
+    for (std::int64_t position = 5000; position < 5000 + 3 * detail::kStepBatch + 1; ++position) {
+      std::vector<float> got = input, want = input;
+      loop.apply_q(token_major_view(got.data(), 1, 8, 128), Positions::starting_at(position));
+      const Rope<scaling::DynamicNtk> fresh(dims, scaling::DynamicNtk(4.0, 4096, 500000.0));
+      fresh.apply_q(token_major_view(want.data(), 1, 8, 128), Positions::starting_at(position));
+      for (std::size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " position " << position << " element " << i;
     }
   }
 }

@@ -14,6 +14,7 @@
 
 #include "detail/atomic_cell.hpp"
 #include "detail/execute.hpp"
+#include "detail/step_table.hpp"
 #include "dims.hpp"
 #include "frequencies.hpp"
 #include "layout.hpp"
@@ -43,26 +44,11 @@ struct has_geometric_step<Policy, std::void_t<decltype(std::declval<const Policy
                                       std::declval<const RotaryDims&>(), 0))>>
     : std::true_type {};
 
-// A decode step's table built in the call, one per thread (see
-// Rope::Source::bind_step): the quarter turns of up to kPairBlock pairs.
-struct StepTable {
-  std::uint64_t owner = 0;
-  std::int64_t state = -1;
-  double attention_factor = 1.0;
-  alignas(64) double quarters_head[kPairBlock + 16] = {};
-  alignas(64) double quarters_tail[kPairBlock + 16] = {};
-  std::uint8_t axis[kPairBlock + 16] = {};
-};
 // One counter for every Rope<P, L>: the step table slot is shared by all
 // instantiations, so ids must not repeat across them.
 inline std::uint64_t next_rope_id() noexcept {
   static AtomicCell<std::uint64_t> counter{0};
   return counter.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-
-inline StepTable& step_table_slot() {
-  thread_local StepTable slot;
-  return slot;
 }
 
 }  // namespace detail
@@ -243,29 +229,47 @@ class Rope {
     // A decode step's table from the policy's geometric form (see
     // DynamicNtk::geometric_step), built by the SIMD path in a few dozen
     // vector operations and kept per thread, so the layers of one step
-    // (same state) build it once. Only SIMD kernels read it (they need the
-    // quarter turns alone); the scalar reference builds from the definition.
+    // (same state) build it once; a decode loop's next state builds the
+    // next kStepBatch (step_table.hpp). Only SIMD kernels read it (they need
+    // the quarter turns alone); the scalar reference builds from the
+    // definition.
     template <class Tag, class Job>
     void bind_step(state_type state, Job& job, Isa isa) const {
       detail::StepTable& slot = detail::step_table_slot();
-      if (slot.owner != rope.id_ || slot.state != static_cast<std::int64_t>(state)) {
-        const auto step = rope.policy_.geometric_step(rope.dims_, state);
-        const auto hi = static_cast<double>(step.x);
-        const detail::dd x{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
-        const detail::AngleTable base = detail::TableAccess::angles(rope.tables_.front().second);
+      const auto wanted = static_cast<std::int64_t>(state);
+      const detail::AngleTable base = detail::TableAccess::angles(rope.tables_.front().second);
+      if (!slot.holds(rope.id_, wanted)) {
+        const bool next_in_order = slot.owner == rope.id_ && wanted == slot.first + slot.count;
+        const int count = next_in_order ? detail::kStepBatch : 1;
+        detail::StepRoot roots[detail::kStepBatch];
+        detail::step_roots(rope.policy_, rope.dims_, wanted, count, roots);
+        constexpr auto kSize =
+            static_cast<std::size_t>(detail::kStepBatch * detail::StepTable::kStride);
+        slot.owner = 0;  // until rebuilt (resize may throw)
+        slot.quarters_head.resize(kSize);
+        slot.quarters_tail.resize(kSize);
         Tag::template with_kernel<float>(isa, [&](auto kernel) {
-          decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
-                                               rope.dims_.pairs(), x, step.root,
-                                               slot.quarters_head, slot.quarters_tail);
+          decltype(kernel)::geometric_quarters(
+              base.quarters_head, base.quarters_tail, rope.dims_.pairs(), roots, count,
+              rope.policy_.geometric_step(rope.dims_, state).root, slot.quarters_head.data(),
+              slot.quarters_tail.data(), detail::StepTable::kStride);
         });
         slot.owner = rope.id_;
-        slot.state = static_cast<std::int64_t>(state);
+        slot.first = wanted;
+        slot.count = count;
         slot.attention_factor = base.attention_factor;
       }
       // Same pairs and shape as the first state's table.
-      job.table = detail::AngleTable{slot.quarters_head, slot.quarters_tail, nullptr, nullptr,
-                                     nullptr,           slot.axis,          1,       slot.attention_factor,
-                                     detail::TableAccess::angles(rope.tables_.front().second).shape};
+      const std::int64_t at = (wanted - slot.first) * detail::StepTable::kStride;
+      job.table = detail::AngleTable{slot.quarters_head.data() + at,
+                                     slot.quarters_tail.data() + at,
+                                     nullptr,
+                                     nullptr,
+                                     nullptr,
+                                     slot.axis,
+                                     1,
+                                     slot.attention_factor,
+                                     base.shape};
       job.scale = detail::rotation_scale(slot.attention_factor, direction);
     }
   };

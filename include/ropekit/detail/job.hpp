@@ -191,6 +191,15 @@ struct dd {
   double hi, lo;
 };
 
+// A decode step's geometric correction (DynamicNtk::geometric_step): x, and
+// y ≈ x^(-1/k) to double precision, from which the kernels build its table.
+struct StepRoot {
+  dd x;
+  double y;
+};
+// The most decode steps' tables built in one call (step_table.hpp).
+inline constexpr int kStepBatch = 4;
+
 // One validated call. Its angles, scale and geometry are bound after
 // construction. Member by member: GCC value-initialised the aggregate form
 // with one `rep stos` over all 472 bytes, positions and streams included,

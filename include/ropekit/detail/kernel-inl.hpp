@@ -434,65 +434,93 @@ inline void dd_mul_vectors(typename ops::vd a_hi, typename ops::vd a_lo, typenam
 
 struct kernel {
   // Quarter turns (head, tail) of ω_j · x^(-j/k) for j < pairs, from those
-  // of ω_j (q0): a decode step's dynamic-NTK table, k < pairs <= kPairBlock.
-  // y = x^(-1/k) from a double pow; its powers y^j in double-double lanes
-  // (two interleaved chains, so the serial part is short); then one Newton
+  // of ω_j (q0): decode steps' dynamic-NTK tables, k < pairs <= kPairBlock,
+  // for `count` states (roots[b]: x and y ≈ x^(-1/k) to double precision)
+  // into head/tail + b * stride (stride >= pairs rounded up to 2·kD). The
+  // states' chains run interleaved, so that a batch costs little more than
+  // one state. Per state: the powers y^j in double-double lanes (two
+  // interleaved chains), written to head/tail as scratch; then one Newton
   // step for the root applied to every power at once: with δ = (1 -
   // x·y^k)/k, r = y(1 + δ) and r^j = y^j (1 + jδ + j(j-1)/2 δ²) to
   // O(j³δ³), δ ~ 2^-52. Relative error ~j·2^-104, far below the long double
   // definition's own 2^-64. Inputs are ω_j <= π, so every result is below 2
-  // quarter turns and needs no reduction mod 4.
-  static void geometric_quarters(const double* q0_head, const double* q0_tail,
-                                 std::int64_t pairs, dd x, std::int64_t k, double* head,
-                                 double* tail) {
+  // quarter turns and needs no reduction mod 4. The arithmetic of a state
+  // does not depend on the others: a state's table is the same bits in any
+  // batch.
+  static void geometric_quarters(const double* q0_head, const double* q0_tail, std::int64_t pairs,
+                                 const StepRoot* roots, int count, std::int64_t k, double* head,
+                                 double* tail, std::int64_t stride) {
     using vd = typename ops::vd;
     constexpr int kD = ops::kD;
+    constexpr int kMax = kStepBatch;
     static_assert(kD >= 2, "lane 1 holds y");
-    const double y = std::pow(x.hi, -1.0 / static_cast<double>(k));
-    alignas(64) double lane_hi[kD];
-    alignas(64) double lane_lo[kD];
-    dd lane[kD];
-    lane[0] = dd{1.0, 0.0};
-    lane[1] = dd{y, 0.0};
-    for (int i = 2; i < kD; ++i) lane[i] = dd_mul(lane[i / 2], lane[i - i / 2]);
-    for (int i = 0; i < kD; ++i) {
-      lane_hi[i] = lane[i].hi;
-      lane_lo[i] = lane[i].lo;
+    if (count > kMax) count = kMax;
+    // Lanes y^i, i < kD, and the steps y^kD, y^(2·kD), per state.
+    dd lane[kMax][kD];
+    dd step[kMax], step2[kMax];
+    for (int b = 0; b < count; ++b) {
+      lane[b][0] = dd{1.0, 0.0};
+      lane[b][1] = dd{roots[b].y, 0.0};
     }
-    const dd step = dd_mul(lane[kD / 2], lane[kD - kD / 2]);  // y^kD
-    const dd step2 = dd_mul(step, step);
-    const vd step2_hi = ops::set1_d(step2.hi), step2_lo = ops::set1_d(step2.lo);
-    // y^j for j < pairs rounded up to 2·kD.
-    alignas(64) double power_hi[kPairBlock + 2 * kD];
-    alignas(64) double power_lo[kPairBlock + 2 * kD];
-    vd even_hi = ops::load_d(lane_hi), even_lo = ops::load_d(lane_lo), odd_hi, odd_lo;
-    dd_mul_vectors(even_hi, even_lo, ops::set1_d(step.hi), ops::set1_d(step.lo), odd_hi, odd_lo);
+    for (int i = 2; i < kD; ++i)
+      for (int b = 0; b < count; ++b) lane[b][i] = dd_mul(lane[b][i / 2], lane[b][i - i / 2]);
+    for (int b = 0; b < count; ++b) step[b] = dd_mul(lane[b][kD / 2], lane[b][kD - kD / 2]);
+    for (int b = 0; b < count; ++b) step2[b] = dd_mul(step[b], step[b]);
+    // y^j for j < pairs rounded up to 2·kD, into head/tail.
+    vd even_hi[kMax], even_lo[kMax], odd_hi[kMax], odd_lo[kMax];
+    for (int b = 0; b < count; ++b) {
+      alignas(64) double lane_hi[kD];
+      alignas(64) double lane_lo[kD];
+      for (int i = 0; i < kD; ++i) {
+        lane_hi[i] = lane[b][i].hi;
+        lane_lo[i] = lane[b][i].lo;
+      }
+      even_hi[b] = ops::load_d(lane_hi);
+      even_lo[b] = ops::load_d(lane_lo);
+      dd_mul_vectors(even_hi[b], even_lo[b], ops::set1_d(step[b].hi), ops::set1_d(step[b].lo),
+                     odd_hi[b], odd_lo[b]);
+    }
     for (std::int64_t j = 0; j < pairs; j += 2 * kD) {
-      ops::store_d(power_hi + j, even_hi);
-      ops::store_d(power_lo + j, even_lo);
-      ops::store_d(power_hi + j + kD, odd_hi);
-      ops::store_d(power_lo + j + kD, odd_lo);
-      dd_mul_vectors(even_hi, even_lo, step2_hi, step2_lo, even_hi, even_lo);
-      dd_mul_vectors(odd_hi, odd_lo, step2_hi, step2_lo, odd_hi, odd_lo);
+      for (int b = 0; b < count; ++b) {
+        double* power_hi = head + b * stride;
+        double* power_lo = tail + b * stride;
+        const vd step2_hi = ops::set1_d(step2[b].hi), step2_lo = ops::set1_d(step2[b].lo);
+        ops::store_d(power_hi + j, even_hi[b]);
+        ops::store_d(power_lo + j, even_lo[b]);
+        ops::store_d(power_hi + j + kD, odd_hi[b]);
+        ops::store_d(power_lo + j + kD, odd_lo[b]);
+        dd_mul_vectors(even_hi[b], even_lo[b], step2_hi, step2_lo, even_hi[b], even_lo[b]);
+        dd_mul_vectors(odd_hi[b], odd_lo[b], step2_hi, step2_lo, odd_hi[b], odd_lo[b]);
+      }
     }
-    const dd residual = dd_mul(x, dd{power_hi[k], power_lo[k]});  // x·y^k ~ 1
-    const double delta = ((1.0 - residual.hi) - residual.lo) / static_cast<double>(k);
-    const vd d = ops::set1_d(delta), half_d2 = ops::set1_d(0.5 * delta * delta);
+    double delta[kMax];
+    for (int b = 0; b < count; ++b) {
+      const dd residual =
+          dd_mul(roots[b].x, dd{head[b * stride + k], tail[b * stride + k]});  // x·y^k ~ 1
+      delta[b] = ((1.0 - residual.hi) - residual.lo) / static_cast<double>(k);
+    }
     alignas(64) double lane_index[kD];
     for (int i = 0; i < kD; ++i) lane_index[i] = static_cast<double>(i);
-    vd jv = ops::load_d(lane_index);
     const vd lanes = ops::set1_d(static_cast<double>(kD)), one = ops::set1_d(1.0);
+    vd jv = ops::load_d(lane_index);
     for (std::int64_t j = 0; j < pairs; j += kD, jv = ops::add_d(jv, lanes)) {
-      // (1 + c) y^j as a double-double, c = jδ + j(j-1)/2·δ² (|c| << 1).
-      const vd c = ops::fma_d(ops::mul_d(jv, ops::sub_d(jv, one)), half_d2, ops::mul_d(jv, d));
-      const vd p_hi = ops::load_d(power_hi + j);
-      const vd t = ops::fma_d(p_hi, c, ops::load_d(power_lo + j));
-      const vd r_hi = ops::add_d(p_hi, t);
-      const vd r_lo = ops::sub_d(t, ops::sub_d(r_hi, p_hi));
-      vd q_hi, q_lo;
-      dd_mul_vectors(ops::load_d(q0_head + j), ops::load_d(q0_tail + j), r_hi, r_lo, q_hi, q_lo);
-      ops::store_d(head + j, q_hi);
-      ops::store_d(tail + j, q_lo);
+      const vd q0_hi = ops::load_d(q0_head + j), q0_lo = ops::load_d(q0_tail + j);
+      const vd jj = ops::mul_d(jv, ops::sub_d(jv, one));
+      for (int b = 0; b < count; ++b) {
+        double* out_hi = head + b * stride;
+        double* out_lo = tail + b * stride;
+        // (1 + c) y^j as a double-double, c = jδ + j(j-1)/2·δ² (|c| << 1).
+        const vd d = ops::set1_d(delta[b]), half_d2 = ops::set1_d(0.5 * delta[b] * delta[b]);
+        const vd c = ops::fma_d(jj, half_d2, ops::mul_d(jv, d));
+        const vd p_hi = ops::load_d(out_hi + j);
+        const vd t = ops::fma_d(p_hi, c, ops::load_d(out_lo + j));
+        const vd r_hi = ops::add_d(p_hi, t);
+        const vd r_lo = ops::sub_d(t, ops::sub_d(r_hi, p_hi));
+        vd q_hi, q_lo;
+        dd_mul_vectors(q0_hi, q0_lo, r_hi, r_lo, q_hi, q_lo);
+        ops::store_d(out_hi + j, q_hi);
+        ops::store_d(out_lo + j, q_lo);
+      }
     }
   }
 

@@ -245,15 +245,20 @@ struct kernel {
   // kernels' version), here straight from the definition in long double.
   // Rope only builds decode-step tables on SIMD paths; this keeps every path
   // able to.
-  static void geometric_quarters(const double* q0_head, const double* q0_tail,
-                                 std::int64_t pairs, dd x, std::int64_t k, double* head,
-                                 double* tail) {
-    const long double xl = static_cast<long double>(x.hi) + static_cast<long double>(x.lo);
-    for (std::int64_t j = 0; j < pairs; ++j) {
-      const long double q = (static_cast<long double>(q0_head[j]) + q0_tail[j]) *
-                            std::pow(xl, -static_cast<long double>(j) / static_cast<long double>(k));
-      head[j] = static_cast<double>(q);
-      tail[j] = static_cast<double>(q - static_cast<long double>(head[j]));
+  static void geometric_quarters(const double* q0_head, const double* q0_tail, std::int64_t pairs,
+                                 const StepRoot* roots, int count, std::int64_t k, double* head,
+                                 double* tail, std::int64_t stride) {
+    for (int b = 0; b < count && b < kStepBatch; ++b) {
+      const long double xl =
+          static_cast<long double>(roots[b].x.hi) + static_cast<long double>(roots[b].x.lo);
+      for (std::int64_t j = 0; j < pairs; ++j) {
+        const long double q =
+            (static_cast<long double>(q0_head[j]) + q0_tail[j]) *
+            std::pow(xl, -static_cast<long double>(j) / static_cast<long double>(k));
+        head[b * stride + j] = static_cast<double>(q);
+        tail[b * stride + j] =
+            static_cast<double>(q - static_cast<long double>(head[b * stride + j]));
+      }
     }
   }
 
