@@ -243,16 +243,11 @@ class Rope {
         const int count = next_in_order ? detail::kStepBatch : 1;
         detail::StepRoot roots[detail::kStepBatch];
         detail::step_roots(rope.policy_, rope.dims_, wanted, count, roots);
-        constexpr auto kSize =
-            static_cast<std::size_t>(detail::kStepBatch * detail::StepTable::kStride);
-        slot.owner = 0;  // until rebuilt (resize may throw)
-        slot.quarters_head.resize(kSize);
-        slot.quarters_tail.resize(kSize);
         Tag::template with_kernel<float>(isa, [&](auto kernel) {
           decltype(kernel)::geometric_quarters(
               base.quarters_head, base.quarters_tail, rope.dims_.pairs(), roots, count,
-              rope.policy_.geometric_step(rope.dims_, state).root, slot.quarters_head.data(),
-              slot.quarters_tail.data(), detail::StepTable::kStride);
+              rope.policy_.geometric_step(rope.dims_, state).root, slot.quarters_head,
+              slot.quarters_tail, detail::StepTable::kStride);
         });
         slot.owner = rope.id_;
         slot.first = wanted;
@@ -261,8 +256,8 @@ class Rope {
       }
       // Same pairs and shape as the first state's table.
       const std::int64_t at = (wanted - slot.first) * detail::StepTable::kStride;
-      job.table = detail::AngleTable{slot.quarters_head.data() + at,
-                                     slot.quarters_tail.data() + at,
+      job.table = detail::AngleTable{slot.quarters_head + at,
+                                     slot.quarters_tail + at,
                                      nullptr,
                                      nullptr,
                                      nullptr,

@@ -10,7 +10,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "../dims.hpp"
 #include "../version.hpp"
@@ -29,8 +28,11 @@ struct StepTable {
   std::int64_t first = 0;
   int count = 0;
   double attention_factor = 1.0;
-  std::vector<double> quarters_head;  // sized on first use
-  std::vector<double> quarters_tail;
+  // Plain arrays (17 KB with kStepBatch 4): a member with a constructor
+  // would make the thread_local's initialisation code that every unit emits
+  // with its own ISA flags (tests/odr).
+  alignas(64) double quarters_head[kStepBatch * kStride] = {};
+  alignas(64) double quarters_tail[kStepBatch * kStride] = {};
   std::uint8_t axis[kPairBlock + 16] = {};
 
   bool holds(std::uint64_t rope, std::int64_t state) const noexcept {
