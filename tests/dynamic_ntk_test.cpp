@@ -78,50 +78,64 @@ TEST(DynamicNtk, ReRotatingCachedKeys) {
 // the same bits whether built alone or in a batch (first or later).
 TEST(DynamicNtk, DecodeStepTablesMatchTheDefinition) {
   constexpr int kBatch = detail::kStepBatch;
-  for (const std::int64_t rotary : {4, 64, 128, 256, 512}) {
-    const RotaryDims dims(rotary);
-    Rope<scaling::DynamicNtk> rope(dims, scaling::DynamicNtk(8.0, 4096, 500000.0));
-    const detail::AngleTable base = detail::TableAccess::angles(rope.table_for(4096));
-    const std::int64_t stride = dims.pairs() + 16;
-    for (const std::int64_t first : {4097LL, 4098LL, 4100LL, 100001LL, 1LL << 24, 2147483645LL}) {
-      detail::StepRoot roots[kBatch];
-      detail::step_roots(rope.policy(), dims, first, kBatch, roots);
-      const std::int64_t k = rope.policy().geometric_step(dims, first).root;
-      for (const Isa isa : available_isas()) {
-        std::vector<double> head(kBatch * stride), tail(kBatch * stride);
-        detail::native_tag::with_kernel<float>(isa, [&](auto kernel) {
-          decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail, dims.pairs(),
-                                               roots, kBatch, k, head.data(), tail.data(), stride);
-        });
-        for (int b = 0; b < kBatch; ++b) {
-          const FrequencyTable definition = rope.table_for(first + b);
-          const detail::AngleTable want = detail::TableAccess::angles(definition);
-          // The same state alone, its root from a call of its own.
-          detail::StepRoot alone;
-          detail::step_roots(rope.policy(), dims, first + b, 1, &alone);
-          ASSERT_EQ(alone.y, roots[b].y) << "state " << first + b;
-          std::vector<double> alone_head(stride), alone_tail(stride);
+  struct Setting {
+    double factor;
+    std::int64_t trained;
+    double base;
+    std::vector<std::int64_t> firsts;
+  };
+  // Llama-like, and a tiny trained length with a large factor, whose states
+  // lie far apart (x from 1 to 1 + 32·(ℓ - 2)).
+  const Setting settings[] = {
+      {8.0, 4096, 500000.0, {4097, 4098, 4100, 100001, 1LL << 24, 2147483645LL}},
+      {64.0, 2, 10000.0, {1, 2, 3, 5, 4097}}};
+  for (const Setting& setting : settings)
+    for (const std::int64_t rotary : {4, 64, 128, 256, 512}) {
+      const RotaryDims dims(rotary);
+      Rope<scaling::DynamicNtk> rope(
+          dims, scaling::DynamicNtk(setting.factor, setting.trained, setting.base));
+      const detail::AngleTable base = detail::TableAccess::angles(rope.table_for(setting.trained));
+      const std::int64_t stride = dims.pairs() + 16;
+      for (const std::int64_t first : setting.firsts) {
+        detail::StepRoot roots[kBatch];
+        detail::step_roots(rope.policy(), dims, first, kBatch, roots);
+        const std::int64_t k = rope.policy().geometric_step(dims, first).root;
+        for (const Isa isa : available_isas()) {
+          std::vector<double> head(kBatch * stride), tail(kBatch * stride);
           detail::native_tag::with_kernel<float>(isa, [&](auto kernel) {
             decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
-                                                 dims.pairs(), &alone, 1, k, alone_head.data(),
-                                                 alone_tail.data(), stride);
+                                                 dims.pairs(), roots, kBatch, k, head.data(),
+                                                 tail.data(), stride);
           });
-          for (std::int64_t j = 0; j < dims.pairs(); ++j) {
-            const double got_head = head[b * stride + j], got_tail = tail[b * stride + j];
-            const long double got = static_cast<long double>(got_head) + got_tail;
-            const long double ref =
-                static_cast<long double>(want.quarters_head[j]) + want.quarters_tail[j];
-            // 2^-60 relative: at position 2^31 an angle error below 1e-9 rad.
-            ASSERT_LE(std::fabs(got - ref), 0x1p-60L * ref + 0x1p-100L)
-                << isa_name(isa) << " rotary " << rotary << " length " << first + b << " pair "
-                << j;
-            ASSERT_EQ(got_head, alone_head[j]) << isa_name(isa) << " state " << first + b;
-            ASSERT_EQ(got_tail, alone_tail[j]) << isa_name(isa) << " state " << first + b;
+          for (int b = 0; b < kBatch; ++b) {
+            const FrequencyTable definition = rope.table_for(first + b);
+            const detail::AngleTable want = detail::TableAccess::angles(definition);
+            // The same state alone, its root from a call of its own.
+            detail::StepRoot alone;
+            detail::step_roots(rope.policy(), dims, first + b, 1, &alone);
+            ASSERT_EQ(alone.y, roots[b].y) << "state " << first + b;
+            std::vector<double> alone_head(stride), alone_tail(stride);
+            detail::native_tag::with_kernel<float>(isa, [&](auto kernel) {
+              decltype(kernel)::geometric_quarters(base.quarters_head, base.quarters_tail,
+                                                   dims.pairs(), &alone, 1, k, alone_head.data(),
+                                                   alone_tail.data(), stride);
+            });
+            for (std::int64_t j = 0; j < dims.pairs(); ++j) {
+              const double got_head = head[b * stride + j], got_tail = tail[b * stride + j];
+              const long double got = static_cast<long double>(got_head) + got_tail;
+              const long double ref =
+                  static_cast<long double>(want.quarters_head[j]) + want.quarters_tail[j];
+              // 2^-60 relative: at position 2^31 an angle error below 1e-9 rad.
+              ASSERT_LE(std::fabs(got - ref), 0x1p-60L * ref + 0x1p-100L)
+                  << isa_name(isa) << " rotary " << rotary << " length " << first + b << " pair "
+                  << j;
+              ASSERT_EQ(got_head, alone_head[j]) << isa_name(isa) << " state " << first + b;
+              ASSERT_EQ(got_tail, alone_tail[j]) << isa_name(isa) << " state " << first + b;
+            }
           }
         }
       }
     }
-  }
 }
 
 // A decode loop (one position per call, in order: batches of step tables)

@@ -54,14 +54,16 @@ inline double integer_power(double y, std::int64_t k) noexcept {
 }
 
 // The roots of states [first, first + count): x as a double-double and y =
-// x^(-1/k) in double, by Newton's method from the root of the state's anchor
-// (the multiple of kStepBatch at or below it, one pow per anchor) and a
-// first-order step. A
-// state's root depends on nothing else, so neither does its table. Newton
-// for x·y^k = 1 from above (the anchor's x is at most the state's) falls
-// monotonically and quadratically: a step from e = 1 - x·y^k leaves y within
-// about e²/k of the root, so once |e| <= 2^-26 y is within rounding (the
-// kernels' own Newton step then takes the table to double-double).
+// x^(-1/k) in double. A decode loop's states lie close to the root of their
+// anchor (the multiple of kStepBatch at or below the state, one pow per
+// anchor): from it, a first-order step and Newton's method for x·y^k = 1.
+// With t = x / x_anchor - 1 <= 2^-6 the first-order guess is positive and
+// within t² of the root (e = 1 - x·y^k <= 2^-12), each Newton step squares
+// e, and once |e| <= 2^-26 the step just taken left y within rounding (the
+// kernels' own Newton step then takes the table to double-double): three
+// steps at most. States farther from their anchor (tiny trained lengths,
+// huge factors) take a pow of their own. Either way a state's root, and so
+// its table, depends on the state alone.
 template <class Policy>
 void step_roots(const Policy& policy, const RotaryDims& dims, std::int64_t first, int count,
                 StepRoot* roots) {
@@ -72,19 +74,22 @@ void step_roots(const Policy& policy, const RotaryDims& dims, std::int64_t first
     const auto step = policy.geometric_step(dims, state);
     const auto hi = static_cast<double>(step.x);
     roots[b].x = dd{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
-    const std::int64_t k = step.root;
+    const auto k = static_cast<double>(step.root);
     if (state - state % kStepBatch != anchor) {
       anchor = state - state % kStepBatch;
       anchor_x = static_cast<double>(policy.geometric_step(dims, anchor).x);
-      anchor_root = std::pow(anchor_x, -1.0 / static_cast<double>(k));
+      anchor_root = std::pow(anchor_x, -1.0 / k);
     }
-    // First order from the anchor's root: (x / x_anchor)^(-1/k) ~ 1 - t/k.
     const double t = (hi - anchor_x) / anchor_x;
-    double y = anchor_root * (1.0 - t / static_cast<double>(k));
-    for (int i = 0; i < 64; ++i) {
-      const double p = hi * integer_power(y, k);
+    if (!(t <= 0x1p-6)) {
+      roots[b].y = std::pow(hi, -1.0 / k);
+      continue;
+    }
+    double y = anchor_root * (1.0 - t / k);
+    for (int i = 0; i < 3; ++i) {
+      const double p = hi * integer_power(y, step.root);
       const double e = 1.0 - p;
-      y += y * (e / (static_cast<double>(k) * p));
+      y += y * (e / (k * p));
       if (std::fabs(e) <= 0x1p-26) break;
     }
     roots[b].y = y;
