@@ -242,12 +242,11 @@ class Rope {
         const bool next_in_order = slot.owner == rope.id_ && wanted == slot.first + slot.count;
         const int count = next_in_order ? detail::kStepBatch : 1;
         detail::StepRoot roots[detail::kStepBatch];
-        detail::step_roots(rope.policy_, rope.dims_, wanted, count, roots);
+        const std::int64_t k = detail::step_roots(rope.policy_, rope.dims_, wanted, count, roots);
         Tag::template with_kernel<float>(isa, [&](auto kernel) {
           decltype(kernel)::geometric_quarters(
-              base.quarters_head, base.quarters_tail, rope.dims_.pairs(), roots, count,
-              rope.policy_.geometric_step(rope.dims_, state).root, slot.quarters_head,
-              slot.quarters_tail, detail::StepTable::kStride);
+              base.quarters_head, base.quarters_tail, rope.dims_.pairs(), roots, count, k,
+              slot.quarters_head, slot.quarters_tail, detail::StepTable::kStride);
         });
         slot.owner = rope.id_;
         slot.first = wanted;

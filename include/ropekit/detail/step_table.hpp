@@ -64,9 +64,11 @@ inline double integer_power(double y, std::int64_t k) noexcept {
 // steps at most. States farther from their anchor (tiny trained lengths,
 // huge factors) take a pow of their own. Either way a state's root, and so
 // its table, depends on the state alone.
+// Returns k (the same for every state).
 template <class Policy>
-void step_roots(const Policy& policy, const RotaryDims& dims, std::int64_t first, int count,
-                StepRoot* roots) {
+std::int64_t step_roots(const Policy& policy, const RotaryDims& dims, std::int64_t first,
+                        int count, StepRoot* roots) {
+  std::int64_t root = 0;
   std::int64_t anchor = -1;
   double anchor_x = 1.0, anchor_root = 1.0;
   for (int b = 0; b < count; ++b) {
@@ -74,6 +76,7 @@ void step_roots(const Policy& policy, const RotaryDims& dims, std::int64_t first
     const auto step = policy.geometric_step(dims, state);
     const auto hi = static_cast<double>(step.x);
     roots[b].x = dd{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
+    root = step.root;
     const auto k = static_cast<double>(step.root);
     if (state - state % kStepBatch != anchor) {
       anchor = state - state % kStepBatch;
@@ -94,6 +97,7 @@ void step_roots(const Policy& policy, const RotaryDims& dims, std::int64_t first
     }
     roots[b].y = y;
   }
+  return root;
 }
 
 }  // namespace detail
