@@ -4,7 +4,8 @@
 // (Rope::Source::bind_step). Past the trained length every decode step is a
 // new state; a decode loop asks for them in order, so a miss on the state
 // after the last one built builds the next kStepBatch at once: their
-// dependency chains overlap, and their roots x^(-1/k) come from one pow.
+// dependency chains overlap, and their roots x^(-1/k) share a pow per anchor
+// (step_roots).
 #ifndef ROPEKIT_DETAIL_STEP_TABLE_HPP
 #define ROPEKIT_DETAIL_STEP_TABLE_HPP
 
@@ -76,7 +77,7 @@ std::int64_t step_roots(const Policy& policy, const RotaryDims& dims, std::int64
     const auto step = policy.geometric_step(dims, state);
     const auto hi = static_cast<double>(step.x);
     roots[b].x = dd{hi, static_cast<double>(step.x - static_cast<long double>(hi))};
-    root = step.root;
+    root = step.root;  // (rotary_dim - 2) / 2 for every state
     const auto k = static_cast<double>(step.root);
     if (state - state % kStepBatch != anchor) {
       anchor = state - state % kStepBatch;
